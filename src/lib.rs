@@ -1,0 +1,47 @@
+//! autoinvest: buys fractional loans and offering shares automatically, according to
+//! strategies written as Rhai scripts.
+//!
+//! # Layout
+//!
+//! Data flows one way: scheduler → platform client (poll) → engine (strategies →
+//! sizing) → executor (store → pacer → POST) → reconciler.
+//!
+//! - [`config`]: the TOML schema, validation (every problem at once), secrets from env.
+//! - [`secret`]: a string type that never prints its value.
+//! - [`money`]: Decimal dollar helpers: cents, rounding down to increments, parsing.
+//! - [`opportunity`]: the normalised [`opportunity::Opportunity`] model.
+//! - [`order`]: order intents, idempotency keys and the order state machine.
+//! - [`decision`]: the record of one evaluation (buy / skip / error).
+//! - [`portfolio`]: what is committed, by day, grade, platform, strategy; the view scripts get.
+//! - [`strategy`]: the sandboxed Rhai engine and the script API.
+//! - [`sizing`]: per-transaction limits, increments, whole loans, budgets.
+//! - [`engine`]: the pure decision core (strategies → sizing → decisions).
+//! - [`pacing`]: governor limiters per platform account, 429 back-off.
+//! - [`store`]: sled: intents, decisions, seen opportunities.
+//! - [`executor`]: claim → pace → place → record; reconciliation.
+//! - [`scheduler`]: one poll loop per platform account, shutdown.
+//! - [`platform`]: the `PlatformClient` trait, the shared HTTP layer, one module per platform.
+//! - [`sandbox`]: local emulators of the platforms.
+//! - [`telemetry`]: Prometheus metrics and tracing setup.
+//! - [`http_server`]: `/metrics`, `/healthz`.
+
+#![forbid(unsafe_code)]
+
+pub mod config;
+pub mod decision;
+pub mod engine;
+pub mod executor;
+pub mod http_server;
+pub mod money;
+pub mod opportunity;
+pub mod order;
+pub mod pacing;
+pub mod platform;
+pub mod portfolio;
+pub mod sandbox;
+pub mod scheduler;
+pub mod secret;
+pub mod sizing;
+pub mod store;
+pub mod strategy;
+pub mod telemetry;

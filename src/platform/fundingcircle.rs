@@ -1,0 +1,1 @@
+//! Funding Circle investor API v2 client. (Stub: being implemented.)
