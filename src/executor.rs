@@ -1,1 +1,420 @@
-//! (Stub: being implemented.)
+//! Order execution for one platform account: claim → re-check → pace → POST →
+//! record, and reconciliation of intents whose outcome is unknown.
+//!
+//! The rules that keep money safe live here:
+//! - an intent is durable (`Claimed`, flushed) before it can be sent, and marked
+//!   `Sending` (flushed) right before the request leaves;
+//! - the amount is re-checked against every limit and budget right before sending;
+//! - an ambiguous outcome is never resent: it becomes `Unknown` and is reconciled
+//!   with the platform's own records first;
+//! - a dry run records what it would send and sends nothing.
+
+use crate::engine::Engine;
+use crate::opportunity::{Opportunity, PlatformId};
+use crate::order::{OrderIntent, OrderState, PlatformOrder};
+use crate::platform::{ApprovedOrder, PlatformClient, PlatformError};
+use crate::portfolio::Portfolio;
+use crate::store::{Store, StoreError};
+use crate::telemetry::Metrics;
+use chrono::Utc;
+use futures::stream::{self, StreamExt};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use tokio_util::sync::CancellationToken;
+
+/// Orders for different opportunities in flight at once (the pacer still spaces them).
+const CONCURRENT_OPPORTUNITIES: usize = 8;
+
+/// Why sending stopped for this cycle.
+#[derive(Debug, thiserror::Error)]
+pub enum ExecutorError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(
+        "{count} intent(s) on {platform} are unresolved; no new orders until they are reconciled"
+    )]
+    Unresolved { platform: String, count: usize },
+}
+
+/// Executes one platform account's intents.
+pub struct Executor {
+    platform: PlatformId,
+    client: Arc<dyn PlatformClient>,
+    store: Arc<Store>,
+    portfolio: Arc<Mutex<Portfolio>>,
+    metrics: Arc<Metrics>,
+    dry_run: bool,
+}
+
+/// Locks the portfolio; a poisoned lock still holds consistent data (every update is
+/// a single call), so it is used as is.
+pub fn lock(portfolio: &Mutex<Portfolio>) -> MutexGuard<'_, Portfolio> {
+    portfolio.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl Executor {
+    pub fn new(
+        client: Arc<dyn PlatformClient>,
+        store: Arc<Store>,
+        portfolio: Arc<Mutex<Portfolio>>,
+        metrics: Arc<Metrics>,
+        dry_run: bool,
+    ) -> Self {
+        Executor {
+            platform: client.id().clone(),
+            client,
+            store,
+            portfolio,
+            metrics,
+            dry_run,
+        }
+    }
+
+    fn count(&self, outcome: &str) {
+        self.metrics
+            .orders_total
+            .with_label_values(&[self.platform.as_str(), outcome])
+            .inc();
+    }
+
+    fn own_intents(&self) -> Result<Vec<OrderIntent>, StoreError> {
+        Ok(self
+            .store
+            .unresolved()?
+            .into_iter()
+            .filter(|i| i.platform == self.platform)
+            .collect())
+    }
+
+    /// Reconciles every `Sending`/`Unknown` intent of this platform with the
+    /// platform's records. Errors when any stays unresolved: nothing new may be sent.
+    pub async fn reconcile_unresolved(&self) -> Result<(), ExecutorError> {
+        let pending: Vec<OrderIntent> = self
+            .own_intents()?
+            .into_iter()
+            .filter(|i| matches!(i.state, OrderState::Sending | OrderState::Unknown { .. }))
+            .collect();
+        let mut still_open = 0;
+        for intent in pending {
+            if !self.reconcile(&intent).await? {
+                still_open += 1;
+            }
+        }
+        if still_open > 0 {
+            return Err(ExecutorError::Unresolved {
+                platform: self.platform.to_string(),
+                count: still_open,
+            });
+        }
+        Ok(())
+    }
+
+    /// Looks an intent up on the platform; `Ok(true)` when it reached a final state.
+    async fn reconcile(&self, intent: &OrderIntent) -> Result<bool, StoreError> {
+        if self.dry_run {
+            // A dry run never sent it: nothing can exist on the platform.
+            self.settle(
+                intent,
+                OrderState::NotPlaced {
+                    reason: "dry run: never sent".into(),
+                },
+            )?;
+            return Ok(true);
+        }
+        let candidates = match self.client.find_orders(intent).await {
+            Ok(orders) => orders,
+            Err(error) => {
+                tracing::warn!(platform = %self.platform, intent = %intent.key, %error, "reconciliation lookup failed; will retry");
+                return Ok(false);
+            }
+        };
+        let taken = self.order_ids_of_other_intents(intent)?;
+        let found = pick_order(intent, candidates, &taken);
+        let next = match found {
+            Some(order) => {
+                tracing::info!(platform = %self.platform, intent = %intent.key, order = %order.order_id, amount = %order.amount, "reconciled: order exists");
+                placed(order)
+            }
+            None => {
+                tracing::info!(platform = %self.platform, intent = %intent.key, "reconciled: no order on the platform");
+                OrderState::NotPlaced {
+                    reason: "reconciled: the platform has no order for this intent".into(),
+                }
+            }
+        };
+        self.settle(intent, next)?;
+        Ok(true)
+    }
+
+    /// Order ids already attributed to other intents for the same opportunity, so one
+    /// platform order is never claimed by two intents.
+    fn order_ids_of_other_intents(
+        &self,
+        intent: &OrderIntent,
+    ) -> Result<HashSet<String>, StoreError> {
+        Ok(self
+            .store
+            .intents()?
+            .into_iter()
+            .filter(|other| {
+                other.platform == intent.platform
+                    && other.opportunity_id == intent.opportunity_id
+                    && other.key != intent.key
+            })
+            .filter_map(|other| match other.state {
+                OrderState::Placed { order_id, .. } => Some(order_id),
+                _ => None,
+            })
+            .collect())
+    }
+
+    /// Records a new state and adjusts the portfolio for money given back.
+    fn settle(&self, intent: &OrderIntent, next: OrderState) -> Result<OrderIntent, StoreError> {
+        let updated = self.store.transition(&intent.key, next, Utc::now())?;
+        let released = match &updated.state {
+            OrderState::Placed { amount, .. } if *amount < intent.amount => intent.amount - *amount,
+            OrderState::Rejected { .. } | OrderState::NotPlaced { .. } => intent.amount,
+            _ => rust_decimal::Decimal::ZERO,
+        };
+        if !released.is_zero() {
+            lock(&self.portfolio).release(intent, released);
+        }
+        self.count(match &updated.state {
+            OrderState::Placed { .. } if self.dry_run => "dry_run",
+            other => other.name(),
+        });
+        if let OrderState::Placed { amount, .. } = &updated.state {
+            if !self.dry_run {
+                self.metrics
+                    .order_amount_usd_total
+                    .with_label_values(&[self.platform.as_str()])
+                    .inc_by(rust_decimal::prelude::ToPrimitive::to_f64(amount).unwrap_or(0.0));
+            }
+        }
+        Ok(updated)
+    }
+
+    /// Sends every `Claimed` intent of this platform. Intents whose opportunity is no
+    /// longer open (not in `open`) become `NotPlaced`. Stops early on shutdown,
+    /// leaving the rest `Claimed` for the next run.
+    pub async fn send_claimed(
+        &self,
+        engine: &Engine,
+        open: &HashMap<String, Opportunity>,
+        shutdown: &CancellationToken,
+    ) -> Result<(), ExecutorError> {
+        let claimed: Vec<OrderIntent> = self
+            .own_intents()?
+            .into_iter()
+            .filter(|i| i.state == OrderState::Claimed)
+            .collect();
+        // One opportunity's intents go one after another (so a lookup by listing can
+        // always tell its orders apart); different opportunities run concurrently.
+        let mut by_opportunity: BTreeMap<String, Vec<OrderIntent>> = BTreeMap::new();
+        for intent in claimed {
+            by_opportunity
+                .entry(intent.opportunity_id.clone())
+                .or_default()
+                .push(intent);
+        }
+        let results: Vec<Result<(), ExecutorError>> = stream::iter(by_opportunity)
+            .map(|(opportunity_id, intents)| async move {
+                for intent in intents {
+                    if shutdown.is_cancelled() {
+                        return Ok(());
+                    }
+                    match open.get(&opportunity_id) {
+                        Some(opp) => self.send_one(engine, &intent, opp).await?,
+                        None => {
+                            self.settle(
+                                &intent,
+                                OrderState::NotPlaced {
+                                    reason: "the opportunity is no longer open".into(),
+                                },
+                            )?;
+                        }
+                    }
+                }
+                Ok(())
+            })
+            .buffer_unordered(CONCURRENT_OPPORTUNITIES)
+            .collect()
+            .await;
+        results.into_iter().collect()
+    }
+
+    async fn send_one(
+        &self,
+        engine: &Engine,
+        intent: &OrderIntent,
+        opp: &Opportunity,
+    ) -> Result<(), ExecutorError> {
+        let check = engine.verify(intent, opp, &mut lock(&self.portfolio), Utc::now());
+        if let Err(refusal) = check {
+            tracing::warn!(platform = %self.platform, intent = %intent.key, reason = %refusal, "order refused by the pre-send check");
+            self.settle(
+                intent,
+                OrderState::NotPlaced {
+                    reason: refusal.reason,
+                },
+            )?;
+            return Ok(());
+        }
+        let sending = self
+            .store
+            .transition(&intent.key, OrderState::Sending, Utc::now())?;
+        if self.dry_run {
+            tracing::info!(platform = %self.platform, strategy = %intent.strategy, opportunity = %intent.opportunity_id, amount = %intent.amount, reason = %intent.reason, "dry run: would place order");
+            self.settle(
+                &sending,
+                OrderState::Placed {
+                    order_id: "dry-run".into(),
+                    amount: intent.amount,
+                    platform_status: "dry_run".into(),
+                },
+            )?;
+            return Ok(());
+        }
+        let result = self
+            .client
+            .place_order(&ApprovedOrder {
+                intent: sending.clone(),
+            })
+            .await;
+        self.record_outcome(&sending, result).await
+    }
+
+    async fn record_outcome(
+        &self,
+        intent: &OrderIntent,
+        result: Result<PlatformOrder, PlatformError>,
+    ) -> Result<(), ExecutorError> {
+        let next = match result {
+            Ok(order) => {
+                tracing::info!(platform = %self.platform, strategy = %intent.strategy, opportunity = %intent.opportunity_id, order = %order.order_id, amount = %order.amount, status = %order.status, "order placed");
+                placed(order)
+            }
+            Err(error @ (PlatformError::Rejected { .. } | PlatformError::Auth { .. })) => {
+                tracing::warn!(platform = %self.platform, intent = %intent.key, %error, "order rejected");
+                OrderState::Rejected {
+                    reason: error.to_string(),
+                }
+            }
+            Err(
+                error @ (PlatformError::RateLimited { .. } | PlatformError::Connectivity { .. }),
+            ) => {
+                // The platform provably did not act: the intent goes back to the queue.
+                tracing::warn!(platform = %self.platform, intent = %intent.key, %error, "order not sent; will retry next cycle");
+                self.store
+                    .transition(&intent.key, OrderState::Claimed, Utc::now())?;
+                self.count("deferred");
+                return Ok(());
+            }
+            Err(error) => {
+                tracing::error!(platform = %self.platform, intent = %intent.key, %error, "order outcome unknown; reconciling");
+                let unknown = self.settle(
+                    intent,
+                    OrderState::Unknown {
+                        error: error.to_string(),
+                    },
+                )?;
+                if !self.reconcile(&unknown).await? {
+                    return Err(ExecutorError::Unresolved {
+                        platform: self.platform.to_string(),
+                        count: 1,
+                    });
+                }
+                return Ok(());
+            }
+        };
+        self.settle(intent, next)?;
+        Ok(())
+    }
+}
+
+fn placed(order: PlatformOrder) -> OrderState {
+    OrderState::Placed {
+        order_id: order.order_id,
+        amount: order.amount,
+        platform_status: order.status,
+    }
+}
+
+/// The platform order that belongs to `intent`: not already attributed to another
+/// intent, preferring one for exactly the intent's amount.
+fn pick_order(
+    intent: &OrderIntent,
+    candidates: Vec<PlatformOrder>,
+    taken: &HashSet<String>,
+) -> Option<PlatformOrder> {
+    let mut free: Vec<PlatformOrder> = candidates
+        .into_iter()
+        .filter(|o| o.opportunity_id == intent.opportunity_id && !taken.contains(&o.order_id))
+        .collect();
+    let exact = free.iter().position(|o| o.amount == intent.amount);
+    match exact {
+        Some(index) => Some(free.swap_remove(index)),
+        None => free.into_iter().next(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::opportunity::{OpportunityKind, PurchaseMode};
+    use crate::order::IdempotencyKey;
+    use rust_decimal_macros::dec;
+
+    fn order(id: &str, listing: &str, amount: rust_decimal::Decimal) -> PlatformOrder {
+        PlatformOrder {
+            order_id: id.into(),
+            opportunity_id: listing.into(),
+            amount,
+            status: "pending".into(),
+        }
+    }
+
+    #[test]
+    fn picks_a_free_order_preferring_the_exact_amount() {
+        let now = Utc::now();
+        let intent = OrderIntent {
+            key: IdempotencyKey::derive(&PlatformId::new("fc"), "s", "L", "once"),
+            platform: PlatformId::new("fc"),
+            strategy: "s".into(),
+            opportunity_id: "L".into(),
+            opportunity_kind: OpportunityKind::Loan,
+            purchase: PurchaseMode::Fractional,
+            amount: dec!(50),
+            shares: None,
+            grade: None,
+            reason: String::new(),
+            slot: "once".into(),
+            created_at: now,
+            updated_at: now,
+            state: OrderState::Unknown {
+                error: "timeout".into(),
+            },
+            dry_run: false,
+        };
+        let taken: HashSet<String> = ["o1".to_string()].into();
+        let found = pick_order(
+            &intent,
+            vec![
+                order("o1", "L", dec!(50)),
+                order("o2", "L", dec!(25)),
+                order("o3", "L", dec!(50)),
+                order("o4", "X", dec!(50)),
+            ],
+            &taken,
+        );
+        assert_eq!(found.map(|o| o.order_id), Some("o3".to_string()));
+        assert_eq!(
+            pick_order(&intent, vec![order("o1", "L", dec!(50))], &taken),
+            None
+        );
+        assert_eq!(
+            pick_order(&intent, vec![order("o2", "L", dec!(25))], &taken).map(|o| o.order_id),
+            Some("o2".into())
+        );
+    }
+}

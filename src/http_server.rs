@@ -1,1 +1,62 @@
-//! (Stub: being implemented.)
+//! The daemon's own HTTP endpoint: `/metrics` (Prometheus text), `/healthz` and
+//! `/status` (JSON), served on `http_listen`.
+
+use crate::status::StatusBoard;
+use crate::telemetry::Metrics;
+use axum::extract::State;
+use axum::http::{header, StatusCode};
+use axum::response::IntoResponse;
+use axum::routing::get;
+use axum::{Json, Router};
+use std::sync::Arc;
+use tokio_util::sync::CancellationToken;
+
+#[derive(Clone)]
+struct AppState {
+    metrics: Arc<Metrics>,
+    status: StatusBoard,
+}
+
+/// The router (exposed for tests).
+pub fn router(metrics: Arc<Metrics>, status: StatusBoard) -> Router {
+    Router::new()
+        .route("/metrics", get(metrics_text))
+        .route("/healthz", get(healthz))
+        .route("/status", get(status_json))
+        .with_state(AppState { metrics, status })
+}
+
+async fn metrics_text(State(state): State<AppState>) -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        state.metrics.render(),
+    )
+}
+
+async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
+    let failing = state.status.failing();
+    if failing.is_empty() {
+        (StatusCode::OK, "ok\n".to_string())
+    } else {
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("unhealthy: polls failing on {}\n", failing.join(", ")),
+        )
+    }
+}
+
+async fn status_json(State(state): State<AppState>) -> impl IntoResponse {
+    Json(serde_json::json!({ "platforms": state.status.snapshot() }))
+}
+
+/// Serves until `shutdown` is cancelled.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    metrics: Arc<Metrics>,
+    status: StatusBoard,
+    shutdown: CancellationToken,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(metrics, status))
+        .with_graceful_shutdown(shutdown.cancelled_owned())
+        .await
+}

@@ -6,6 +6,8 @@
 //! Data flows one way: scheduler → platform client (poll) → engine (strategies →
 //! sizing) → executor (store → pacer → POST) → reconciler.
 //!
+//! - [`app`]: assembly: config → engine, clients, store, portfolio.
+//! - [`cli`]: the command line and the non-daemon commands.
 //! - [`config`]: the TOML schema, validation (every problem at once), secrets from env.
 //! - [`secret`]: a string type that never prints its value.
 //! - [`money`]: Decimal dollar helpers: cents, rounding down to increments, parsing.
@@ -23,10 +25,13 @@
 //! - [`platform`]: the `PlatformClient` trait, the shared HTTP layer, one module per platform.
 //! - [`sandbox`]: local emulators of the platforms.
 //! - [`telemetry`]: Prometheus metrics and tracing setup.
-//! - [`http_server`]: `/metrics`, `/healthz`.
+//! - [`status`]: per-platform live status shared with the HTTP endpoint.
+//! - [`http_server`]: `/metrics`, `/healthz`, `/status`.
 
 #![forbid(unsafe_code)]
 
+pub mod app;
+pub mod cli;
 pub mod config;
 pub mod decision;
 pub mod engine;
@@ -42,6 +47,7 @@ pub mod sandbox;
 pub mod scheduler;
 pub mod secret;
 pub mod sizing;
+pub mod status;
 pub mod store;
 pub mod strategy;
 pub mod telemetry;

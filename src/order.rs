@@ -6,12 +6,17 @@
 //!
 //! ```text
 //! Claimed ──► Sending ──► Placed | Rejected | Unknown
-//!    │                                   │
-//!    └──────────(reconcile)──────────────┴──► Placed | NotPlaced
+//!    ▲  │        │                              │
+//!    │  │        └─(provably not acted on)─► Claimed
+//!    │  └─(no longer valid)─► NotPlaced          │
+//!    └──────────────────────────── (reconcile) ─┴──► Placed | NotPlaced
 //! ```
 //!
 //! `Claimed` means "persisted, never sent" (the `Sending` record is flushed before the
-//! request leaves), so a `Claimed` intent found after a crash was never sent.
+//! request leaves), so a `Claimed` intent found after a crash was never sent and may
+//! be sent. `Sending` goes back to `Claimed` only when the platform provably did not
+//! act (429, connection refused); anything ambiguous becomes `Unknown` and is
+//! reconciled with the platform, never resent.
 
 use crate::opportunity::{OpportunityKind, PlatformId, PurchaseMode};
 use chrono::{DateTime, Utc};
@@ -124,7 +129,7 @@ impl OrderState {
     pub fn can_become(&self, next: &OrderState) -> bool {
         use OrderState::*;
         match (self, next) {
-            (Claimed, Sending) | (Claimed, NotPlaced { .. }) => true,
+            (Claimed, Sending) | (Claimed, NotPlaced { .. }) | (Sending, Claimed) => true,
             (Sending, Placed { .. } | Rejected { .. } | Unknown { .. } | NotPlaced { .. }) => true,
             (Unknown { .. }, Placed { .. } | NotPlaced { .. } | Unknown { .. }) => true,
             // A placed order's platform status moves on (pending → funded).

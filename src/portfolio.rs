@@ -6,7 +6,7 @@
 //! read-only [`PortfolioView`] (an `Arc` of the state): the engine mutates through
 //! `Arc::make_mut`, which copies only if a script still holds a view.
 
-use crate::order::{IdempotencyKey, OrderIntent};
+use crate::order::{IdempotencyKey, OrderIntent, OrderState};
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use std::collections::{HashMap, HashSet};
@@ -25,6 +25,14 @@ pub struct PortfolioState {
     pub by_platform: HashMap<String, Decimal>,
     pub by_strategy: HashMap<String, Decimal>,
     pub by_opportunity: HashMap<String, Decimal>,
+    /// Per platform account and UTC day.
+    pub by_platform_day: HashMap<(String, NaiveDate), Decimal>,
+    /// Per strategy and UTC day.
+    pub by_strategy_day: HashMap<(String, NaiveDate), Decimal>,
+    /// Per (strategy, opportunity id): what one strategy put into one opportunity.
+    pub by_strategy_opportunity: HashMap<(String, String), Decimal>,
+    /// Cash per platform account, when known; `cash` is set from it per opportunity.
+    pub cash_by_platform: HashMap<String, Decimal>,
     /// Every intent key ever claimed: such a decision is never made again.
     pub known_intents: HashSet<IdempotencyKey>,
 }
@@ -63,6 +71,28 @@ impl PortfolioView {
         self.0
             .today
             .map(|d| d.format("%Y-%m-%d").to_string())
+            .unwrap_or_default()
+    }
+    /// Committed on the current day on one platform account.
+    pub fn platform_today(&self, platform: &str) -> Decimal {
+        self.on_day(&self.0.by_platform_day, platform)
+    }
+    /// Committed on the current day by one strategy.
+    pub fn strategy_today(&self, strategy: &str) -> Decimal {
+        self.on_day(&self.0.by_strategy_day, strategy)
+    }
+    /// What one strategy has put into one opportunity (all slots).
+    pub fn strategy_in(&self, strategy: &str, opportunity_id: &str) -> Decimal {
+        self.0
+            .by_strategy_opportunity
+            .get(&(strategy.to_string(), opportunity_id.to_string()))
+            .copied()
+            .unwrap_or_default()
+    }
+    fn on_day(&self, map: &HashMap<(String, NaiveDate), Decimal>, scope: &str) -> Decimal {
+        self.0
+            .today
+            .and_then(|d| map.get(&(scope.to_string(), d)).copied())
             .unwrap_or_default()
     }
     pub fn state(&self) -> &PortfolioState {
@@ -107,22 +137,41 @@ impl Portfolio {
     }
 
     pub fn set_cash(&mut self, cash: Option<Decimal>) {
-        self.state_mut().cash = cash;
+        if self.view.0.cash != cash {
+            self.state_mut().cash = cash;
+        }
+    }
+
+    /// Records a platform account's cash as reported by the platform, less what is
+    /// committed there but not yet settled (`pending`).
+    pub fn set_platform_cash(&mut self, platform: &str, reported: Decimal, pending: Decimal) {
+        self.state_mut()
+            .cash_by_platform
+            .insert(platform.to_string(), reported - pending);
+    }
+
+    /// Points `cash` at the given platform account's cash (unknown → `None`), so the
+    /// view a strategy gets shows the cash it can spend on that opportunity.
+    pub fn focus_platform(&mut self, platform: &str) {
+        let cash = self.view.0.cash_by_platform.get(platform).copied();
+        self.set_cash(cash);
     }
 
     pub fn knows(&self, key: &IdempotencyKey) -> bool {
         self.view.0.known_intents.contains(key)
     }
 
-    /// Records an intent's key; when it holds money, commits its amount on the day it
-    /// was created and takes it from cash.
+    /// Records an intent's key; when it holds money, commits its amount (what the
+    /// platform confirmed, once placed) on the day it was created and takes it from cash.
     pub fn record(&mut self, intent: &OrderIntent) {
         let state = self.state_mut();
         state.known_intents.insert(intent.key.clone());
-        if intent.state.holds_money() {
-            let day = intent.created_at.date_naive();
-            commit(state, intent, day, intent.amount);
-        }
+        let amount = match &intent.state {
+            OrderState::Placed { amount, .. } => *amount,
+            other if other.holds_money() => intent.amount,
+            _ => return,
+        };
+        commit(state, intent, intent.created_at.date_naive(), amount);
     }
 
     /// Gives back money an intent had committed (rejected, not placed, or filled for less).
@@ -135,13 +184,26 @@ impl Portfolio {
 fn commit(state: &mut PortfolioState, intent: &OrderIntent, day: NaiveDate, amount: Decimal) {
     state.invested_total += amount;
     *state.by_day.entry(day).or_default() += amount;
+    let platform = intent.platform.as_str().to_string();
+    *state
+        .by_platform_day
+        .entry((platform.clone(), day))
+        .or_default() += amount;
+    *state
+        .by_strategy_day
+        .entry((intent.strategy.clone(), day))
+        .or_default() += amount;
+    *state
+        .by_strategy_opportunity
+        .entry((intent.strategy.clone(), intent.opportunity_id.clone()))
+        .or_default() += amount;
+    if let Some(cash) = state.cash_by_platform.get_mut(&platform) {
+        *cash -= amount;
+    }
     if let Some(grade) = &intent.grade {
         *state.by_grade.entry(grade.clone()).or_default() += amount;
     }
-    *state
-        .by_platform
-        .entry(intent.platform.as_str().to_string())
-        .or_default() += amount;
+    *state.by_platform.entry(platform).or_default() += amount;
     *state
         .by_strategy
         .entry(intent.strategy.clone())

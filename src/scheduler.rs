@@ -1,1 +1,370 @@
-//! (Stub: being implemented.)
+//! The daemon: one poll loop per platform account, each cycle
+//! reconcile → poll → decide → claim → send, until shutdown.
+//!
+//! Polls of one account never overlap (one task, one cycle at a time; a slow cycle
+//! delays the next tick rather than stacking). Shutdown is a `CancellationToken`:
+//! a loop stops between cycles, and a cycle stops sending between orders — an order
+//! already in flight finishes, the rest stay `Claimed` in the store.
+
+use crate::app;
+use crate::config::{Config, Mode};
+use crate::decision::Decision;
+use crate::engine::Engine;
+use crate::executor::{lock, Executor};
+use crate::opportunity::{Opportunity, PlatformKind};
+use crate::order::OrderIntent;
+use crate::platform::PlatformClient;
+use crate::portfolio::Portfolio;
+use crate::sandbox::{self, SandboxOptions};
+use crate::status::StatusBoard;
+use crate::store::Store;
+use crate::telemetry::Metrics;
+use anyhow::Context;
+use chrono::Utc;
+use rust_decimal::prelude::ToPrimitive;
+use rust_decimal::Decimal;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+
+/// How `run` was asked to behave.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RunOptions {
+    /// Force dry-run whatever the config says.
+    pub dry_run: bool,
+    /// One poll cycle per platform, then exit.
+    pub once: bool,
+}
+
+/// How often the store is pruned of old decisions and finished intents.
+const PRUNE_EVERY: Duration = Duration::from_secs(3600);
+/// What pruning keeps.
+const KEEP_HISTORY: chrono::Duration = chrono::Duration::days(90);
+
+/// Everything one platform account's loop needs.
+struct PlatformLoop {
+    client: Arc<dyn PlatformClient>,
+    executor: Executor,
+    engine: Arc<Engine>,
+    store: Arc<Store>,
+    portfolio: Arc<Mutex<Portfolio>>,
+    metrics: Arc<Metrics>,
+    status: StatusBoard,
+    /// Last verdict per (strategy, opportunity): a decision is recorded when it changes,
+    /// not on every poll.
+    last_verdicts: HashMap<(String, String), String>,
+}
+
+/// Runs the daemon until `shutdown` (or after one cycle with `once`).
+pub async fn run(
+    config: Config,
+    options: RunOptions,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    let dry_run = options.dry_run || config.mode == Mode::DryRun;
+    let metrics = Metrics::new();
+    let slots = app::compile_strategies(&config).map_err(|errors| {
+        anyhow::anyhow!(errors
+            .iter()
+            .map(|e| e.to_string())
+            .collect::<Vec<_>>()
+            .join("\n"))
+    })?;
+    let engine = Arc::new(app::build_engine(&config, slots, Some(metrics.clone())));
+    let platform_ids: Vec<&str> = config.platforms.keys().map(|p| p.as_str()).collect();
+    let strategy_names: Vec<&str> = engine
+        .strategies()
+        .iter()
+        .map(|s| s.rules.name.as_str())
+        .collect();
+    metrics.init_labels(&platform_ids, &strategy_names);
+    let store_dir = app::store_dir(&config, dry_run);
+    let store = Arc::new(Store::open(&store_dir)?);
+    let portfolio = Arc::new(Mutex::new(app::portfolio_from_store(&store)?));
+    let status = StatusBoard::default();
+
+    let sandbox_handle = if config.sandbox.enabled {
+        let options = SandboxOptions {
+            seed: config.sandbox.seed,
+            ..SandboxOptions::default()
+        };
+        let handle = sandbox::spawn(config.sandbox.listen, options, shutdown.child_token())
+            .await
+            .with_context(|| format!("starting the sandbox on {}", config.sandbox.listen))?;
+        tracing::info!(addr = %handle.addr, "embedded sandbox running");
+        Some(handle)
+    } else {
+        None
+    };
+
+    let mut server = None;
+    if let Some(addr) = config.http_listen {
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("binding http_listen {addr}"))?;
+        tracing::info!(addr = %listener.local_addr()?, "serving /metrics /healthz /status");
+        server = Some(tokio::spawn(crate::http_server::serve(
+            listener,
+            metrics.clone(),
+            status.clone(),
+            shutdown.child_token(),
+        )));
+    }
+
+    tracing::info!(
+        mode = if dry_run { "dry-run" } else { "live" },
+        store = %store_dir.display(),
+        strategies = engine.strategies().len(),
+        platforms = config.platforms.len(),
+        "autoinvest starting"
+    );
+    let mut tasks = Vec::new();
+    for settings in config.platforms.values() {
+        let sandbox_url = sandbox_handle.as_ref().map(|h| h.base_url(settings.kind));
+        let client = app::build_client(&config, settings, sandbox_url, metrics.clone())?;
+        let executor = Executor::new(
+            client.clone(),
+            store.clone(),
+            portfolio.clone(),
+            metrics.clone(),
+            dry_run,
+        );
+        let platform_loop = PlatformLoop {
+            client,
+            executor,
+            engine: engine.clone(),
+            store: store.clone(),
+            portfolio: portfolio.clone(),
+            metrics: metrics.clone(),
+            status: status.clone(),
+            last_verdicts: HashMap::new(),
+        };
+        let interval = config.poll_interval;
+        let token = shutdown.clone();
+        tasks.push(tokio::spawn(platform_loop.run(
+            interval,
+            options.once,
+            token,
+        )));
+    }
+    let pruner = tokio::spawn(prune_periodically(store.clone(), shutdown.clone()));
+    for task in tasks {
+        task.await.context("a platform loop panicked")?;
+    }
+    if options.once {
+        shutdown.cancel();
+    }
+    pruner.abort();
+    if let Some(server) = server {
+        let _ = server.await;
+    }
+    store.flush()?;
+    tracing::info!("autoinvest stopped; store flushed");
+    Ok(())
+}
+
+async fn prune_periodically(store: Arc<Store>, shutdown: CancellationToken) {
+    let mut tick = tokio::time::interval(PRUNE_EVERY);
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = tick.tick() => {}
+        }
+        match store.prune(Utc::now() - KEEP_HISTORY) {
+            Ok(removed) => {
+                tracing::debug!(removed, size_on_disk = store.size_on_disk(), "store pruned")
+            }
+            Err(error) => tracing::warn!(%error, "store pruning failed"),
+        }
+    }
+}
+
+impl PlatformLoop {
+    async fn run(mut self, every: Duration, once: bool, shutdown: CancellationToken) {
+        let mut tick = tokio::time::interval(every);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = shutdown.cancelled() => break,
+                _ = tick.tick() => {}
+            }
+            self.cycle(&shutdown).await;
+            if once {
+                break;
+            }
+        }
+        tracing::info!(platform = %self.client.id(), "poll loop stopped");
+    }
+
+    /// One reconcile → poll → decide → claim → send cycle. Failures are logged and
+    /// counted; the next cycle starts afresh.
+    async fn cycle(&mut self, shutdown: &CancellationToken) {
+        let platform = self.client.id().to_string();
+        // Nothing new is sent while an earlier outcome is unknown.
+        let reconciled = self.executor.reconcile_unresolved().await;
+        if let Err(error) = &reconciled {
+            tracing::warn!(%platform, %error, "not placing orders this cycle");
+        }
+        let opportunities = match self.client.poll().await {
+            Ok(opportunities) => opportunities,
+            Err(error) => {
+                tracing::warn!(%platform, %error, "poll failed");
+                self.count_poll("error");
+                self.status.update(&platform, |s| {
+                    s.consecutive_failures += 1;
+                    s.last_error = Some(error.to_string());
+                });
+                return;
+            }
+        };
+        self.count_poll("ok");
+        self.metrics
+            .opportunities_seen_total
+            .with_label_values(&[&platform])
+            .inc_by(opportunities.len() as u64);
+        self.status.update(&platform, |s| {
+            s.consecutive_failures = 0;
+            s.last_success = Some(Utc::now());
+            s.open_opportunities = opportunities.len();
+        });
+        self.refresh_cash().await;
+        if let Err(error) = self.decide(&opportunities) {
+            tracing::error!(%platform, %error, "store failure; not placing orders");
+            return;
+        }
+        if reconciled.is_ok() {
+            let open: HashMap<String, Opportunity> = opportunities
+                .into_iter()
+                .map(|o| (o.id.clone(), o))
+                .collect();
+            if let Err(error) = self
+                .executor
+                .send_claimed(&self.engine, &open, shutdown)
+                .await
+            {
+                tracing::warn!(%platform, %error, "stopped sending orders this cycle");
+            }
+        }
+        self.publish_gauges();
+    }
+
+    fn count_poll(&self, outcome: &str) {
+        self.metrics
+            .polls_total
+            .with_label_values(&[self.client.id().as_str(), outcome])
+            .inc();
+    }
+
+    /// Cash as the platform reports it, less what this account has committed but not
+    /// yet settled with the platform.
+    async fn refresh_cash(&self) {
+        match self.client.available_cash().await {
+            Ok(Some(cash)) => {
+                let pending: Decimal = match self.store.unresolved() {
+                    Ok(intents) => intents
+                        .iter()
+                        .filter(|i| &i.platform == self.client.id())
+                        .map(|i| i.amount)
+                        .sum(),
+                    Err(_) => Decimal::ZERO,
+                };
+                lock(&self.portfolio).set_platform_cash(self.client.id().as_str(), cash, pending);
+            }
+            Ok(None) => {}
+            Err(error) => {
+                tracing::warn!(platform = %self.client.id(), %error, "cannot read available cash")
+            }
+        }
+    }
+
+    /// Evaluates every open opportunity and durably claims the approved intents.
+    fn decide(&mut self, opportunities: &[Opportunity]) -> Result<(), crate::store::StoreError> {
+        let now = Utc::now();
+        let mut decisions: Vec<Decision> = Vec::new();
+        let mut intents: Vec<OrderIntent> = Vec::new();
+        {
+            let mut portfolio = lock(&self.portfolio);
+            for opp in opportunities {
+                let evaluation = self.engine.evaluate(opp, &mut portfolio, now);
+                decisions.extend(evaluation.decisions);
+                intents.extend(evaluation.intents);
+            }
+        }
+        for intent in &intents {
+            if !self.store.claim(intent)? {
+                tracing::warn!(intent = %intent.key, "intent already in the store; not sent again");
+            }
+        }
+        for decision in decisions {
+            self.record_if_changed(decision)?;
+        }
+        let open: std::collections::HashSet<&str> =
+            opportunities.iter().map(|o| o.id.as_str()).collect();
+        self.last_verdicts
+            .retain(|(_, id), _| open.contains(id.as_str()));
+        Ok(())
+    }
+
+    fn record_if_changed(&mut self, decision: Decision) -> Result<(), crate::store::StoreError> {
+        let summary = format!("{:?}", decision.verdict);
+        let key = (decision.strategy.clone(), decision.opportunity_id.clone());
+        if self.last_verdicts.get(&key) == Some(&summary) {
+            return Ok(());
+        }
+        self.last_verdicts.insert(key, summary);
+        self.metrics
+            .decisions_total
+            .with_label_values(&[&decision.strategy, decision.verdict.label()])
+            .inc();
+        match &decision.verdict {
+            crate::decision::Verdict::Buy { amount, reason, .. } => {
+                tracing::info!(platform = %decision.platform, strategy = %decision.strategy, opportunity = %decision.opportunity_id, %amount, %reason, "decision: buy")
+            }
+            crate::decision::Verdict::Skip { reason } => {
+                tracing::debug!(platform = %decision.platform, strategy = %decision.strategy, opportunity = %decision.opportunity_id, %reason, "decision: skip")
+            }
+            crate::decision::Verdict::Error { message } => {
+                tracing::warn!(platform = %decision.platform, strategy = %decision.strategy, opportunity = %decision.opportunity_id, %message, "decision: strategy error")
+            }
+        }
+        self.store.record_decision(&decision)
+    }
+
+    fn publish_gauges(&self) {
+        let unresolved = self.store.unresolved().map(|v| v.len()).unwrap_or(0);
+        self.metrics.unresolved_intents.set(unresolved as i64);
+        let platform = self.client.id().to_string();
+        self.status
+            .update(&platform, |s| s.unresolved_intents = unresolved);
+        let portfolio = lock(&self.portfolio);
+        let view = portfolio.view();
+        let budget = self.engine.budget();
+        let gauge = |scope: &str, value: Option<Decimal>| {
+            if let Some(value) = value {
+                self.metrics
+                    .budget_remaining_usd
+                    .with_label_values(&[scope])
+                    .set(value.max(Decimal::ZERO).to_f64().unwrap_or(0.0));
+            }
+        };
+        gauge(
+            "daily",
+            budget.daily_limit.map(|l| l - view.invested_today()),
+        );
+        gauge(
+            "total",
+            budget.total_limit.map(|l| l - view.invested_total()),
+        );
+    }
+}
+
+impl sandbox::SandboxHandle {
+    /// The embedded sandbox's base URL for a platform kind.
+    pub fn base_url(&self, kind: PlatformKind) -> String {
+        match kind {
+            PlatformKind::FundingCircle => self.fundingcircle_url(),
+            other => format!("http://{}/{}", self.addr, other.as_str()),
+        }
+    }
+}

@@ -93,3 +93,12 @@ impl Store {
         todo!()
     }
 }
+impl Store {
+    pub fn prune(&self, older_than: DateTime<Utc>) -> Result<usize, StoreError> {
+        let _ = older_than;
+        todo!()
+    }
+    pub fn size_on_disk(&self) -> u64 {
+        todo!()
+    }
+}

@@ -11,6 +11,18 @@ use prometheus::{
 };
 use std::sync::Arc;
 
+/// The `outcome` label values of `autoinvest_orders_total`: the final order states,
+/// `unknown` (ambiguous, being reconciled), `deferred` (provably not sent: retried next
+/// cycle) and `dry_run`.
+pub const ORDER_OUTCOMES: [&str; 6] = [
+    "placed",
+    "rejected",
+    "unknown",
+    "not_placed",
+    "deferred",
+    "dry_run",
+];
+
 /// Every metric the daemon exports.
 #[derive(Clone)]
 pub struct Metrics {
@@ -134,7 +146,7 @@ impl Metrics {
             orders_total: counter(
                 r,
                 "autoinvest_orders_total",
-                "Order outcomes (placed, rejected, unknown, not_placed, dry_run)",
+                "Order outcomes (placed, rejected, unknown, not_placed, deferred, dry_run)",
                 &["platform", "outcome"],
             ),
             order_amount_usd_total,
@@ -170,6 +182,37 @@ impl Metrics {
             ),
             registry,
         })
+    }
+
+    /// Creates the label sets known at start (platform accounts, strategies, outcome
+    /// words) so every metric is exported from the first scrape, at zero.
+    pub fn init_labels(&self, platforms: &[&str], strategies: &[&str]) {
+        for platform in platforms {
+            for outcome in ["ok", "error"] {
+                self.polls_total.with_label_values(&[platform, outcome]);
+            }
+            self.opportunities_seen_total.with_label_values(&[platform]);
+            for outcome in ORDER_OUTCOMES {
+                self.orders_total.with_label_values(&[platform, outcome]);
+            }
+            self.order_amount_usd_total.with_label_values(&[platform]);
+            self.rate_limit_wait_seconds.with_label_values(&[platform]);
+            self.parse_errors_total.with_label_values(&[platform]);
+            for method in ["GET", "POST"] {
+                self.http_request_seconds
+                    .with_label_values(&[platform, method]);
+            }
+        }
+        for strategy in strategies {
+            for decision in ["buy", "skip", "error"] {
+                self.decisions_total
+                    .with_label_values(&[strategy, decision]);
+            }
+            self.strategy_errors_total.with_label_values(&[strategy]);
+        }
+        for scope in ["daily", "total"] {
+            self.budget_remaining_usd.with_label_values(&[scope]);
+        }
     }
 
     /// The text exposition of every metric.

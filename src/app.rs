@@ -1,0 +1,150 @@
+//! Assembly: turns a validated [`Config`] into the running pieces — compiled
+//! strategies and the engine, platform clients, the store and the portfolio.
+//! No decisions are made here.
+
+use crate::config::{Config, Credentials, PlatformSettings};
+use crate::engine::{Engine, StrategySlot};
+use crate::opportunity::{PlatformId, PlatformKind};
+use crate::platform::fundingcircle::{FundingCircleClient, FundingCircleSettings};
+use crate::platform::PlatformClient;
+use crate::portfolio::Portfolio;
+use crate::sizing::{BudgetRules, PlatformRules, StrategyRules};
+use crate::store::{Store, StoreError};
+use crate::strategy::{Strategy, StrategyError};
+use crate::telemetry::Metrics;
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// Compiles every enabled strategy; returns all compile errors at once.
+pub fn compile_strategies(config: &Config) -> Result<Vec<StrategySlot>, Vec<StrategyError>> {
+    let mut slots = Vec::new();
+    let mut errors = Vec::new();
+    for settings in config.strategies.iter().filter(|s| s.enabled) {
+        match Strategy::compile_file(&settings.name, &settings.script) {
+            Ok(strategy) => slots.push(StrategySlot {
+                strategy: Arc::new(strategy),
+                rules: StrategyRules {
+                    name: settings.name.clone(),
+                    max_per_opportunity: settings.max_per_opportunity,
+                    daily_limit: settings.daily_limit,
+                    total_limit: settings.total_limit,
+                },
+                platforms: settings.platforms.clone(),
+            }),
+            Err(error) => errors.push(error),
+        }
+    }
+    if errors.is_empty() {
+        Ok(slots)
+    } else {
+        Err(errors)
+    }
+}
+
+/// The engine for a config's budgets and platforms, over compiled strategies.
+pub fn build_engine(
+    config: &Config,
+    slots: Vec<StrategySlot>,
+    metrics: Option<Arc<Metrics>>,
+) -> Engine {
+    let budget = BudgetRules {
+        daily_limit: config.budget.daily_limit,
+        total_limit: config.budget.total_limit,
+        cash_reserve: config.budget.cash_reserve,
+    };
+    let platforms: HashMap<PlatformId, PlatformRules> = config
+        .platforms
+        .values()
+        .map(|p| {
+            (
+                p.id.clone(),
+                PlatformRules {
+                    min_per_order: p.min_per_order,
+                    max_per_order: p.max_per_order,
+                    daily_limit: p.daily_limit,
+                    total_limit: p.total_limit,
+                },
+            )
+        })
+        .collect();
+    Engine::new(slots, budget, platforms, metrics)
+}
+
+/// Where the store lives: dry runs keep their own database so that what they
+/// "bought" never blocks a live order, and live intents are never touched by them.
+pub fn store_dir(config: &Config, dry_run: bool) -> PathBuf {
+    if dry_run {
+        config.state_dir.join("dry-run")
+    } else {
+        config.state_dir.clone()
+    }
+}
+
+/// Rebuilds the portfolio (budgets used, known intent keys) from the store.
+pub fn portfolio_from_store(store: &Store) -> Result<Portfolio, StoreError> {
+    let mut portfolio = Portfolio::new(None);
+    for intent in store.intents()? {
+        portfolio.record(&intent);
+    }
+    Ok(portfolio)
+}
+
+/// Why a platform client could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    #[error("platforms.{id}: {message}")]
+    Platform { id: String, message: String },
+}
+
+/// Builds the client for one platform account. `sandbox_url` is the embedded
+/// sandbox's base URL for this kind, used when the config gives no `base_url`.
+pub fn build_client(
+    config: &Config,
+    settings: &PlatformSettings,
+    sandbox_url: Option<String>,
+    metrics: Arc<Metrics>,
+) -> Result<Arc<dyn PlatformClient>, BuildError> {
+    let fail = |message: String| BuildError::Platform {
+        id: settings.id.to_string(),
+        message,
+    };
+    let base_url = settings
+        .base_url
+        .clone()
+        .or(sandbox_url)
+        .ok_or_else(|| fail("no base_url and the sandbox is not enabled".into()))?;
+    match (&settings.kind, &settings.credentials) {
+        (
+            PlatformKind::FundingCircle,
+            Credentials::FundingCircle {
+                username_env,
+                password_env,
+            },
+        ) => {
+            let username = config
+                .secret(settings, username_env, "username_env")
+                .map_err(|e| fail(e.to_string()))?;
+            let password = config
+                .secret(settings, password_env, "password_env")
+                .map_err(|e| fail(e.to_string()))?;
+            let client = FundingCircleClient::new(
+                FundingCircleSettings {
+                    id: settings.id.clone(),
+                    base_url,
+                    username,
+                    password,
+                    max_posts_per_second: settings.max_posts_per_second,
+                    max_gets_per_second: settings.max_gets_per_second,
+                    request_timeout: settings.request_timeout,
+                },
+                metrics,
+            )
+            .map_err(|e| fail(e.to_string()))?;
+            Ok(Arc::new(client))
+        }
+        (kind, _) => Err(fail(format!(
+            "platform kind {kind} is not supported by this version yet"
+        ))),
+    }
+}

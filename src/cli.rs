@@ -1,0 +1,328 @@
+//! Command-line interface (the contract in DESIGN.md "CLI") and the commands that
+//! are not the daemon itself: `check`, `orders`, `strategy eval`, `sandbox`.
+
+use crate::app;
+use crate::config::Config;
+use crate::opportunity::Opportunity;
+use crate::portfolio::Portfolio;
+use crate::sandbox::{self, SandboxOptions};
+use crate::scheduler::{self, RunOptions};
+use crate::sizing::{self, BudgetRules, PlatformRules, Rules, StrategyRules};
+use crate::store::Store;
+use crate::strategy::{Strategy, StrategyAnswer};
+use crate::telemetry::{self, LogFormat};
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use tokio_util::sync::CancellationToken;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "autoinvest",
+    version,
+    about = "Buys loans and offering shares according to Rhai strategies"
+)]
+pub struct Cli {
+    /// The configuration file.
+    #[arg(long, global = true, default_value = "config.toml")]
+    pub config: PathBuf,
+    /// Log format (overrides the config's `log_format`).
+    #[arg(long, global = true, value_enum)]
+    pub log_format: Option<LogFormat>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the daemon.
+    Run {
+        /// Decide and record, but never send an order.
+        #[arg(long)]
+        dry_run: bool,
+        /// One poll cycle per platform, then exit.
+        #[arg(long)]
+        once: bool,
+    },
+    /// Validate the config and compile the strategies; no network.
+    Check,
+    /// Show the order history from the store.
+    Orders {
+        #[arg(long)]
+        json: bool,
+        /// Show the dry-run store instead of the live one.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Strategy tools.
+    #[command(subcommand)]
+    Strategy(StrategyCommand),
+    /// Run the platform emulators alone.
+    Sandbox {
+        #[arg(long, default_value = "127.0.0.1:8700")]
+        listen: SocketAddr,
+        /// Seed for generated listings.
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum StrategyCommand {
+    /// Try one strategy on one opportunity (JSON in the `Opportunity` shape).
+    Eval {
+        script: PathBuf,
+        #[arg(long)]
+        opportunity: PathBuf,
+    },
+}
+
+/// Exit code for bad usage or an invalid config or strategy.
+pub const EXIT_INVALID: u8 = 2;
+/// Exit code for a runtime failure.
+pub const EXIT_FAILURE: u8 = 1;
+
+/// An error carrying the exit code it maps to.
+#[derive(Debug)]
+pub struct Failure {
+    pub code: u8,
+    pub error: anyhow::Error,
+}
+
+impl Failure {
+    fn invalid(error: impl Into<anyhow::Error>) -> Self {
+        Failure {
+            code: EXIT_INVALID,
+            error: error.into(),
+        }
+    }
+}
+
+impl<E: Into<anyhow::Error>> From<E> for Failure {
+    fn from(error: E) -> Self {
+        Failure {
+            code: EXIT_FAILURE,
+            error: error.into(),
+        }
+    }
+}
+
+/// Runs the parsed command.
+pub fn execute(cli: Cli) -> Result<ExitCode, Failure> {
+    match cli.command {
+        Command::Run { dry_run, once } => {
+            let config = load_valid(&cli.config)?;
+            telemetry::init_tracing(cli.log_format.unwrap_or(config.log_format));
+            runtime()?.block_on(run_daemon(config, RunOptions { dry_run, once }))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Check => {
+            let config = load_valid(&cli.config)?;
+            println!(
+                "{}: OK — {} platform account(s), {} strategy(ies) compiled",
+                cli.config.display(),
+                config.platforms.len(),
+                config.strategies.iter().filter(|s| s.enabled).count()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Orders { json, dry_run } => {
+            let config = Config::load(&cli.config).map_err(Failure::invalid)?;
+            show_orders(&app::store_dir(&config, dry_run), json)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Strategy(StrategyCommand::Eval {
+            script,
+            opportunity,
+        }) => {
+            eval_strategy(&script, &opportunity)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Sandbox { listen, seed } => {
+            telemetry::init_tracing(cli.log_format.unwrap_or_default());
+            runtime()?.block_on(run_sandbox(listen, seed))?;
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+}
+
+/// Loads the config and compiles its strategies; any problem is an exit-2 failure
+/// listing every error.
+fn load_valid(path: &Path) -> Result<Config, Failure> {
+    let config = Config::load(path).map_err(Failure::invalid)?;
+    if let Err(errors) = app::compile_strategies(&config) {
+        let text = errors
+            .iter()
+            .map(|e| e.to_string())
+            .collect::<Vec<_>>()
+            .join("\n");
+        return Err(Failure::invalid(anyhow::anyhow!(text)));
+    }
+    Ok(config)
+}
+
+/// Cancels the token on SIGINT or SIGTERM.
+fn cancel_on_signals(token: CancellationToken) {
+    tokio::spawn(async move {
+        let ctrl_c = tokio::signal::ctrl_c();
+        #[cfg(unix)]
+        {
+            let mut term =
+                match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                    Ok(term) => term,
+                    Err(error) => {
+                        tracing::warn!(%error, "cannot listen for SIGTERM");
+                        let _ = ctrl_c.await;
+                        token.cancel();
+                        return;
+                    }
+                };
+            tokio::select! {
+                _ = ctrl_c => {}
+                _ = term.recv() => {}
+            }
+        }
+        #[cfg(not(unix))]
+        let _ = ctrl_c.await;
+        tracing::info!("shutdown requested; finishing in-flight orders");
+        token.cancel();
+    });
+}
+
+async fn run_daemon(config: Config, options: RunOptions) -> anyhow::Result<()> {
+    let shutdown = CancellationToken::new();
+    cancel_on_signals(shutdown.clone());
+    scheduler::run(config, options, shutdown).await
+}
+
+async fn run_sandbox(listen: SocketAddr, seed: u64) -> anyhow::Result<()> {
+    let shutdown = CancellationToken::new();
+    cancel_on_signals(shutdown.clone());
+    let options = SandboxOptions {
+        seed,
+        ..SandboxOptions::default()
+    };
+    let handle = sandbox::spawn(listen, options, shutdown.clone())
+        .await
+        .with_context(|| format!("binding {listen}"))?;
+    println!("sandbox listening on http://{}", handle.addr);
+    println!(
+        "  fundingcircle base_url = \"{}\"",
+        handle.fundingcircle_url()
+    );
+    shutdown.cancelled().await;
+    Ok(())
+}
+
+fn show_orders(dir: &Path, json: bool) -> anyhow::Result<()> {
+    if !dir.exists() {
+        if json {
+            println!("[]");
+        } else {
+            println!("no orders yet ({} does not exist)", dir.display());
+        }
+        return Ok(());
+    }
+    let store = Store::open(dir)?;
+    let intents = store.intents()?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&intents)?);
+        return Ok(());
+    }
+    if intents.is_empty() {
+        println!("no orders yet");
+        return Ok(());
+    }
+    println!(
+        "{:<20} {:<8} {:<20} {:<38} {:>12} {:<11} detail",
+        "created (UTC)", "platform", "strategy", "opportunity", "amount", "state"
+    );
+    for intent in intents {
+        let detail = match &intent.state {
+            crate::order::OrderState::Placed {
+                order_id,
+                amount,
+                platform_status,
+            } => {
+                format!("order {order_id} ${amount} {platform_status}")
+            }
+            crate::order::OrderState::Rejected { reason }
+            | crate::order::OrderState::NotPlaced { reason } => reason.clone(),
+            crate::order::OrderState::Unknown { error } => error.clone(),
+            _ => String::new(),
+        };
+        println!(
+            "{:<20} {:<8} {:<20} {:<38} {:>12} {:<11} {}",
+            intent.created_at.format("%Y-%m-%d %H:%M:%S"),
+            intent.platform,
+            intent.strategy,
+            intent.opportunity_id,
+            format!("${}", intent.amount),
+            intent.state.name(),
+            detail
+        );
+    }
+    Ok(())
+}
+
+fn eval_strategy(script: &Path, opportunity: &Path) -> Result<(), Failure> {
+    let name = script
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "strategy".into());
+    let strategy = Strategy::compile_file(&name, script).map_err(Failure::invalid)?;
+    let text = std::fs::read_to_string(opportunity)
+        .with_context(|| format!("reading {}", opportunity.display()))
+        .map_err(Failure::invalid)?;
+    let opp: Opportunity = serde_json::from_str(&text)
+        .with_context(|| format!("{}: not an opportunity", opportunity.display()))
+        .map_err(Failure::invalid)?;
+    let portfolio = Portfolio::new(None);
+    let answer = strategy
+        .decide(&opp, portfolio.view())
+        .map_err(|e| Failure {
+            code: EXIT_FAILURE,
+            error: e.into(),
+        })?;
+    match answer {
+        StrategyAnswer::Skip { reason } => {
+            println!(
+                "skip: {}",
+                reason.unwrap_or_else(|| "(no reason given)".into())
+            );
+        }
+        StrategyAnswer::Buy {
+            amount,
+            reason,
+            slot,
+        } => {
+            println!(
+                "buy ${amount}: {} (slot {})",
+                reason.unwrap_or_else(|| "(no reason given)".into()),
+                slot.unwrap_or_else(|| crate::order::DEFAULT_SLOT.into())
+            );
+            let strategy_rules = StrategyRules {
+                name,
+                ..StrategyRules::default()
+            };
+            let rules = Rules {
+                budget: &BudgetRules::default(),
+                platform: &PlatformRules::default(),
+                strategy: &strategy_rules,
+            };
+            match sizing::size(amount, &opp, rules, portfolio.view()) {
+                Ok(sized) => println!("sized to the opportunity's limits: ${}", sized.amount),
+                Err(refusal) => println!("refused by the opportunity's limits: {refusal}"),
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,229 @@
+//! One intent → at most one order, across `kill -9`.
+//!
+//! Real processes: `autoinvest sandbox` runs as its own process (its ledger outlives
+//! the daemon), `autoinvest run` is killed with SIGKILL while orders are in flight
+//! (the sandbox accepts each order and then drops the connection, or answers slowly),
+//! and restarted. After the restart every intent must be reconciled to a final state
+//! and the sandbox must hold at most one order per intent — never a double order.
+
+mod common;
+
+use common::BUY_FRACTIONAL;
+use serde_json::{json, Value};
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader};
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_autoinvest");
+
+struct KillOnDrop(Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn start_sandbox(port: u16) -> KillOnDrop {
+    let mut child = Command::new(BIN)
+        .args([
+            "sandbox",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--seed",
+            "11",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("sandbox starts");
+    // Wait for its "listening" line.
+    let stdout = child.stdout.take().unwrap();
+    let mut line = String::new();
+    BufReader::new(stdout).read_line(&mut line).unwrap();
+    assert!(line.contains("listening"), "sandbox said: {line}");
+    KillOnDrop(child)
+}
+
+fn http(method: &str, url: &str, body: Option<Value>) -> Value {
+    let client = reqwest::blocking::Client::new();
+    let request = match method {
+        "PUT" => client.put(url).json(&body.unwrap_or(json!({}))),
+        _ => client.get(url),
+    };
+    let response = request.send().expect("sandbox reachable");
+    response.json().unwrap_or(Value::Null)
+}
+
+fn ledger(port: u16) -> Value {
+    http(
+        "GET",
+        &format!("http://127.0.0.1:{port}/__sandbox/ledger"),
+        None,
+    )["fundingcircle"]
+        .clone()
+}
+
+fn daemon(config: &Path, once: bool) -> Command {
+    let mut command = Command::new(BIN);
+    command
+        .arg("--config")
+        .arg(config)
+        .arg("run")
+        .env("AUTOINVEST_TEST_FC_USER", "crash-test")
+        .env("AUTOINVEST_TEST_FC_PASSWORD", "crash-test-password")
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    if once {
+        command.arg("--once");
+    }
+    command
+}
+
+fn intents(config: &Path) -> Vec<Value> {
+    let output = Command::new(BIN)
+        .arg("--config")
+        .arg(config)
+        .args(["orders", "--json"])
+        .output()
+        .expect("orders runs");
+    assert!(
+        output.status.success(),
+        "orders failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).expect("orders --json is JSON")
+}
+
+/// Runs the daemon until the sandbox has accepted at least `min_orders` orders (or a
+/// deadline), then kills it with SIGKILL.
+fn run_and_kill(config: &Path, port: u16, min_orders: usize, extra_delay: Duration) {
+    let mut child = KillOnDrop(daemon(config, false).spawn().expect("daemon starts"));
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while Instant::now() < deadline {
+        if ledger(port)["orders"].as_array().map_or(0, |o| o.len()) >= min_orders {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(extra_delay);
+    child.0.kill().expect("SIGKILL");
+    child.0.wait().unwrap();
+}
+
+fn check_invariants(config: &Path, port: u16) {
+    let ledger = ledger(port);
+    let orders = ledger["orders"].as_array().unwrap();
+    let intents = intents(config);
+    // Every intent is final; at most one order per listing (one strategy, slot "once").
+    let mut per_listing: HashMap<&str, usize> = HashMap::new();
+    for order in orders {
+        *per_listing
+            .entry(order["listing_id"].as_str().unwrap())
+            .or_default() += 1;
+    }
+    let doubles: Vec<_> = per_listing.iter().filter(|(_, n)| **n > 1).collect();
+    assert!(doubles.is_empty(), "double orders: {doubles:?}");
+    for intent in &intents {
+        let state = intent["state"]["state"].as_str().unwrap();
+        assert!(
+            ["placed", "rejected", "not_placed"].contains(&state),
+            "intent left unresolved after restart: {intent}"
+        );
+        let listing = intent["opportunity_id"].as_str().unwrap();
+        let on_platform = per_listing.get(listing).copied().unwrap_or(0);
+        if state == "placed" {
+            assert_eq!(on_platform, 1, "placed intent without its order: {intent}");
+            let order_id = intent["state"]["order_id"].as_str().unwrap();
+            assert!(orders.iter().any(|o| o["id"] == order_id));
+        } else {
+            assert_eq!(
+                on_platform, 0,
+                "order exists for an intent marked {state}: {intent}"
+            );
+        }
+    }
+    // Every order on the platform belongs to an intent.
+    assert_eq!(
+        orders.len(),
+        intents
+            .iter()
+            .filter(|i| i["state"]["state"] == "placed")
+            .count(),
+        "orders on the platform that no intent accounts for"
+    );
+}
+
+fn write_config(dir: &Path, port: u16) -> std::path::PathBuf {
+    common::write_config(
+        dir,
+        &format!("http://127.0.0.1:{port}/fundingcircle"),
+        BUY_FRACTIONAL,
+        "",
+    )
+}
+
+#[test]
+fn accept_then_drop_then_kill_never_doubles_an_order() {
+    let port = free_port();
+    let _sandbox = start_sandbox(port);
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), port);
+    // Every order is executed, then the connection is dropped: each outcome is ambiguous.
+    http(
+        "PUT",
+        &format!("http://127.0.0.1:{port}/__sandbox/faults"),
+        Some(json!({ "drop_after_accept_rate": 1.0 })),
+    );
+    run_and_kill(&config, port, 1, Duration::from_millis(0));
+    http(
+        "PUT",
+        &format!("http://127.0.0.1:{port}/__sandbox/faults"),
+        Some(json!({})),
+    );
+    let status = daemon(&config, true).status().unwrap();
+    assert!(status.success());
+    check_invariants(&config, port);
+}
+
+#[test]
+fn kills_at_varied_moments_with_slow_answers_never_double_an_order() {
+    let port = free_port();
+    let _sandbox = start_sandbox(port);
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), port);
+    for (cycle, delay_ms) in [0u64, 35, 80, 150, 260].into_iter().enumerate() {
+        let faults = json!({ "latency_ms": 40, "drop_after_accept_rate": if cycle % 2 == 0 { 0.5 } else { 0.0 } });
+        http(
+            "PUT",
+            &format!("http://127.0.0.1:{port}/__sandbox/faults"),
+            Some(faults),
+        );
+        run_and_kill(&config, port, cycle, Duration::from_millis(delay_ms));
+    }
+    http(
+        "PUT",
+        &format!("http://127.0.0.1:{port}/__sandbox/faults"),
+        Some(json!({})),
+    );
+    let status = daemon(&config, true).status().unwrap();
+    assert!(status.success());
+    check_invariants(&config, port);
+    assert!(
+        !ledger(port)["orders"].as_array().unwrap().is_empty(),
+        "the test bought nothing"
+    );
+}
