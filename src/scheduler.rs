@@ -322,7 +322,7 @@ impl PlatformLoop {
                 tracing::info!(platform = %decision.platform, strategy = %decision.strategy, opportunity = %decision.opportunity_id, %amount, %reason, "decision: buy")
             }
             crate::decision::Verdict::Skip { reason } => {
-                tracing::debug!(platform = %decision.platform, strategy = %decision.strategy, opportunity = %decision.opportunity_id, %reason, "decision: skip")
+                tracing::info!(platform = %decision.platform, strategy = %decision.strategy, opportunity = %decision.opportunity_id, %reason, "decision: skip")
             }
             crate::decision::Verdict::Error { message } => {
                 tracing::warn!(platform = %decision.platform, strategy = %decision.strategy, opportunity = %decision.opportunity_id, %message, "decision: strategy error")
