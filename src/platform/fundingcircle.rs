@@ -1,1 +1,0 @@
-//! Funding Circle investor API v2 client. (Stub: being implemented.)
