@@ -10,7 +10,7 @@ use crate::opportunity::{Opportunity, PlatformId};
 use crate::order::{IdempotencyKey, OrderIntent, OrderState, DEFAULT_SLOT};
 use crate::portfolio::Portfolio;
 use crate::sizing::{self, BudgetRules, PlatformRules, Refusal, Rules, StrategyRules};
-use crate::strategy::{Strategy, StrategyAnswer};
+use crate::strategy::{ScriptOpportunity, Strategy, StrategyAnswer};
 use crate::telemetry::Metrics;
 use chrono::{DateTime, Utc};
 use std::collections::HashMap;
@@ -98,12 +98,23 @@ impl Engine {
         portfolio.set_today(now.date_naive());
         portfolio.focus_platform(opp.platform.as_str());
         let mut evaluation = Evaluation::default();
+        // Wrapped once for the scripts, shared by every strategy.
+        let mut prepared: Option<ScriptOpportunity> = None;
         for slot in self
             .strategies
             .iter()
             .filter(|s| s.applies_to(&opp.platform))
         {
-            let verdict = self.decide_one(slot, opp, portfolio, now, &mut evaluation.intents);
+            let script_opp =
+                prepared.get_or_insert_with(|| ScriptOpportunity::new(opp.clone()));
+            let verdict = self.decide_one(
+                slot,
+                opp,
+                script_opp,
+                portfolio,
+                now,
+                &mut evaluation.intents,
+            );
             evaluation.decisions.push(Decision {
                 at: now,
                 platform: opp.platform.clone(),
@@ -119,12 +130,13 @@ impl Engine {
         &self,
         slot: &StrategySlot,
         opp: &Opportunity,
+        script_opp: &ScriptOpportunity,
         portfolio: &mut Portfolio,
         now: DateTime<Utc>,
         intents: &mut Vec<OrderIntent>,
     ) -> Verdict {
         let started = Instant::now();
-        let answer = slot.strategy.decide(opp, portfolio.view());
+        let answer = slot.strategy.decide_prepared(script_opp, portfolio.view());
         if let Some(metrics) = &self.metrics {
             metrics
                 .strategy_eval_seconds
