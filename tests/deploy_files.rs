@@ -35,7 +35,7 @@ fn scrape() -> String {
 fn exported_series() -> BTreeSet<String> {
     let mut names = BTreeSet::new();
     for family in started_metrics().registry.gather() {
-        let name = family.get_name().to_string();
+        let name = family.name().to_string();
         if family.get_field_type() == prometheus::proto::MetricType::HISTOGRAM {
             for suffix in ["_bucket", "_sum", "_count"] {
                 names.insert(format!("{name}{suffix}"));
