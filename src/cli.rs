@@ -56,6 +56,11 @@ pub enum Command {
         #[arg(long)]
         dry_run: bool,
     },
+    /// Show the running daemon's status (or, when none answers, what the store holds).
+    Status {
+        #[arg(long)]
+        json: bool,
+    },
     /// Strategy tools.
     #[command(subcommand)]
     Strategy(StrategyCommand),
@@ -131,6 +136,11 @@ pub fn execute(cli: Cli) -> Result<ExitCode, Failure> {
         Command::Orders { json, dry_run } => {
             let config = Config::load(&cli.config).map_err(Failure::invalid)?;
             show_orders(&app::store_dir(&config, dry_run), json)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Status { json } => {
+            let config = Config::load(&cli.config).map_err(Failure::invalid)?;
+            runtime()?.block_on(crate::status_report::print(&config, json))?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Strategy(StrategyCommand::Eval {

@@ -46,7 +46,7 @@ async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
 }
 
 async fn status_json(State(state): State<AppState>) -> impl IntoResponse {
-    Json(serde_json::json!({ "platforms": state.status.snapshot() }))
+    Json(state.status.snapshot())
 }
 
 /// Serves until `shutdown` is cancelled.

@@ -27,6 +27,7 @@
 //! - [`sandbox`]: local emulators of the platforms.
 //! - [`telemetry`]: Prometheus metrics and tracing setup.
 //! - [`status`]: per-platform live status shared with the HTTP endpoint.
+//! - [`status_report`]: `autoinvest status`, from the running daemon or the store.
 //! - [`http_server`]: `/metrics`, `/healthz`, `/status`.
 
 #![forbid(unsafe_code)]
@@ -50,6 +51,7 @@ pub mod scheduler;
 pub mod secret;
 pub mod sizing;
 pub mod status;
+pub mod status_report;
 pub mod store;
 pub mod strategy;
 pub mod telemetry;

@@ -12,7 +12,7 @@ use crate::decision::Decision;
 use crate::engine::Engine;
 use crate::executor::{lock, Executor};
 use crate::opportunity::{Opportunity, PlatformKind};
-use crate::order::OrderIntent;
+use crate::order::{OrderIntent, OrderState};
 use crate::platform::PlatformClient;
 use crate::portfolio::Portfolio;
 use crate::sandbox::{self, SandboxOptions};
@@ -23,7 +23,7 @@ use anyhow::Context;
 use chrono::Utc;
 use rust_decimal::prelude::ToPrimitive;
 use rust_decimal::Decimal;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::watch;
@@ -85,7 +85,7 @@ pub async fn run(
     let store_dir = app::store_dir(&config, dry_run);
     let store = Arc::new(Store::open(&store_dir)?);
     let portfolio = Arc::new(Mutex::new(app::portfolio_from_store(&store)?));
-    let status = StatusBoard::default();
+    let status = StatusBoard::new(if dry_run { "dry-run" } else { "live" });
 
     let sandbox_handle = if config.sandbox.enabled {
         let options = SandboxOptions {
@@ -330,6 +330,15 @@ impl PlatformLoop {
             .decisions_total
             .with_label_values(&[&decision.strategy, decision.verdict.label()])
             .inc();
+        self.status.update_strategy(&decision.strategy, |s| {
+            *s.decisions
+                .entry(decision.verdict.label().to_string())
+                .or_default() += 1;
+            if let crate::decision::Verdict::Error { message } = &decision.verdict {
+                s.last_error = Some(message.clone());
+                s.last_error_at = Some(decision.at);
+            }
+        });
         match &decision.verdict {
             crate::decision::Verdict::Buy { amount, reason, .. } => {
                 tracing::info!(platform = %decision.platform, strategy = %decision.strategy, opportunity = %decision.opportunity_id, %amount, %reason, "decision: buy")
@@ -344,31 +353,81 @@ impl PlatformLoop {
         self.store.record_decision(&decision)
     }
 
+    /// Updates the gauges and the status board after a cycle.
     fn publish_gauges(&self, engine: &Engine) {
-        let unresolved = self.store.unresolved().map(|v| v.len()).unwrap_or(0);
-        self.metrics.unresolved_intents.set(unresolved as i64);
-        let platform = self.client.id().to_string();
-        self.status
-            .update(&platform, |s| s.unresolved_intents = unresolved);
+        let platform = self.client.id().as_str().to_string();
+        let intents = self.store.intents().unwrap_or_default();
+        let unresolved_total = intents.iter().filter(|i| !i.state.is_final()).count();
+        self.metrics.unresolved_intents.set(unresolved_total as i64);
+        let today = Utc::now().date_naive();
+        let mine: Vec<&OrderIntent> = intents
+            .iter()
+            .filter(|i| i.platform.as_str() == platform)
+            .collect();
+        let unresolved = mine.iter().filter(|i| !i.state.is_final()).count();
+        let today_orders: Vec<&&OrderIntent> = mine
+            .iter()
+            .filter(|i| {
+                i.created_at.date_naive() == today && matches!(i.state, OrderState::Placed { .. })
+            })
+            .collect();
+        let amount_today: Decimal = today_orders
+            .iter()
+            .map(|i| match &i.state {
+                OrderState::Placed { amount, .. } => *amount,
+                _ => Decimal::ZERO,
+            })
+            .sum();
+        let pacing = self
+            .client
+            .pacer()
+            .map(|p| (p.hold_remaining(), p.consecutive_rate_limits()));
+
         let portfolio = lock(&self.portfolio);
         let view = portfolio.view();
         let budget = engine.budget();
-        let gauge = |scope: &str, value: Option<Decimal>| {
+        let left =
+            |limit: Option<Decimal>, used: Decimal| limit.map(|l| (l - used).max(Decimal::ZERO));
+        let mut global = BTreeMap::new();
+        global.insert("daily", left(budget.daily_limit, view.invested_today()));
+        global.insert("total", left(budget.total_limit, view.invested_total()));
+        let rules = engine.platform_rules(self.client.id());
+        let mut own = BTreeMap::new();
+        own.insert(
+            "daily",
+            left(rules.daily_limit, view.platform_today(&platform)),
+        );
+        own.insert(
+            "total",
+            left(rules.total_limit, view.exposure_by_platform(&platform)),
+        );
+        drop(portfolio);
+
+        for (scope, value) in &global {
             if let Some(value) = value {
                 self.metrics
                     .budget_remaining_usd
                     .with_label_values(&[scope])
-                    .set(value.max(Decimal::ZERO).to_f64().unwrap_or(0.0));
+                    .set(value.to_f64().unwrap_or(0.0));
+                self.status.set_budget_remaining(scope, *value);
             }
-        };
-        gauge(
-            "daily",
-            budget.daily_limit.map(|l| l - view.invested_today()),
-        );
-        gauge(
-            "total",
-            budget.total_limit.map(|l| l - view.invested_total()),
-        );
+        }
+        self.status.update(&platform, |s| {
+            s.unresolved_intents = unresolved;
+            s.orders_today = today_orders.len();
+            s.amount_today = amount_today;
+            s.budget_remaining = own
+                .iter()
+                .filter_map(|(scope, value)| value.map(|v| (scope.to_string(), v)))
+                .collect();
+            if let Some((held, consecutive)) = pacing {
+                if consecutive > s.pacing.consecutive_rate_limits {
+                    s.pacing.last_rate_limited = Some(Utc::now());
+                }
+                s.pacing.held_for_ms = held.as_millis() as u64;
+                s.pacing.consecutive_rate_limits = consecutive;
+            }
+        });
     }
 }
 

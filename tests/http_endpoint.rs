@@ -28,7 +28,7 @@ async fn serves_every_design_metric_and_health() {
         .http_requests_total
         .with_label_values(&["fc", "GET", "200"])
         .inc();
-    let status = StatusBoard::default();
+    let status = StatusBoard::new("live");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let shutdown = CancellationToken::new();
