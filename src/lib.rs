@@ -27,10 +27,12 @@
 //! - [`telemetry`]: Prometheus metrics and tracing setup.
 //! - [`status`]: per-platform live status shared with the HTTP endpoint.
 //! - [`http_server`]: `/metrics`, `/healthz`, `/status`.
+//! - [`backtest`]: replays historical listings through the engine; import, simulation, report.
 
 #![forbid(unsafe_code)]
 
 pub mod app;
+pub mod backtest;
 pub mod cli;
 pub mod config;
 pub mod decision;
