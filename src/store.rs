@@ -1,10 +1,29 @@
-//! Durable state in sled: order intents, decisions, seen opportunities.
-//! (Stub: being implemented.)
+//! Durable state: order intents, decisions and seen opportunities, in sled.
+//!
+//! The store is where "never a double order" is kept: an intent is written with an
+//! insert-if-absent and flushed to disk *before* [`Store::claim`] returns, so a key that
+//! was ever claimed survives a crash and is never claimed (or sent) again.
+//!
+//! sled stays behind this file: no sled type appears in the public API, so replacing it
+//! (e.g. with redb) is a one-file change. Layout, one sled tree each:
+//!
+//! - `intents`: key = [`IdempotencyKey`] text, value = JSON [`OrderIntent`];
+//! - `decisions`: key = big-endian `u64` from `generate_id` (iteration order = insertion
+//!   order), value = JSON [`Decision`];
+//! - `seen`: key = `platform \0 opportunity_id`, value = JSON first-seen timestamp;
+//! - `meta`: `schema_version`.
+//!
+//! sled flushes in the background every 500 ms; only intents are flushed explicitly,
+//! because only they guard money. sled does not reclaim space under insert/delete churn
+//! on its own, so [`Store::prune`] runs on a schedule and [`Store::size_on_disk`] is
+//! watched.
 
 use crate::decision::Decision;
+use crate::opportunity::OpportunityKind;
 use crate::order::{IdempotencyKey, OrderIntent, OrderState};
 use chrono::{DateTime, Utc};
-use std::path::Path;
+use std::fmt;
+use std::path::{Path, PathBuf};
 
 /// Store failures. Any of them stops order placement (never a POST without a durable intent).
 #[derive(Debug, thiserror::Error)]
@@ -23,59 +42,186 @@ pub enum StoreError {
     },
 }
 
-/// The daemon's database.
-pub struct Store {}
+/// The layout version written by this build; a database with another version is refused
+/// rather than misread.
+const SCHEMA_VERSION: &[u8] = b"1";
+const SCHEMA_VERSION_KEY: &[u8] = b"schema_version";
+
+/// The daemon's database. Cheap to clone: clones share one open database.
+#[derive(Clone)]
+pub struct Store {
+    dir: PathBuf,
+    db: sled::Db,
+    intents: sled::Tree,
+    decisions: sled::Tree,
+    seen: sled::Tree,
+}
+
+impl fmt::Debug for Store {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Store").field("dir", &self.dir).finish()
+    }
+}
 
 impl Store {
-    /// Opens (or creates) the database in `dir`.
+    /// Opens (or creates) the database in `dir`. Fails when another process holds it.
     pub fn open(dir: &Path) -> Result<Store, StoreError> {
-        let _ = dir;
-        todo!()
+        let io_error = |message: String| StoreError::Io {
+            path: dir.display().to_string(),
+            message,
+        };
+        std::fs::create_dir_all(dir)
+            .map_err(|e| io_error(format!("cannot create the directory: {e}")))?;
+        let db = sled::Config::new()
+            .path(dir)
+            .open()
+            .map_err(|e| io_error(describe_open_error(&e)))?;
+        let open_tree = |name: &str| {
+            db.open_tree(name)
+                .map_err(|e| io_error(format!("cannot open tree {name}: {e}")))
+        };
+        let store = Store {
+            intents: open_tree("intents")?,
+            decisions: open_tree("decisions")?,
+            seen: open_tree("seen")?,
+            dir: dir.to_path_buf(),
+            db: db.clone(),
+        };
+        store.check_schema_version(&open_tree("meta")?)?;
+        Ok(store)
+    }
+
+    /// Writes the schema version into a new database, refuses a database of another version.
+    fn check_schema_version(&self, meta: &sled::Tree) -> Result<(), StoreError> {
+        let absent: Option<&[u8]> = None;
+        match meta
+            .compare_and_swap(SCHEMA_VERSION_KEY, absent, Some(SCHEMA_VERSION))
+            .map_err(|e| self.io(e))?
+        {
+            Ok(()) => self.flush(),
+            Err(found) if found.current.as_deref() == Some(SCHEMA_VERSION) => Ok(()),
+            Err(found) => Err(self.io_message(format!(
+                "schema version {} is not the one this build understands ({})",
+                String::from_utf8_lossy(found.current.as_deref().unwrap_or_default()),
+                String::from_utf8_lossy(SCHEMA_VERSION)
+            ))),
+        }
     }
 
     /// Persists a new intent and flushes. Returns `false` (and writes nothing) when an
     /// intent with the same key already exists.
     pub fn claim(&self, intent: &OrderIntent) -> Result<bool, StoreError> {
-        let _ = intent;
-        todo!()
+        let value = encode_intent(intent)?;
+        let absent: Option<&[u8]> = None;
+        let swapped = self
+            .intents
+            .compare_and_swap(intent.key.as_str().as_bytes(), absent, Some(value))
+            .map_err(|e| self.io(e))?;
+        if swapped.is_err() {
+            return Ok(false);
+        }
+        // The durability point: the caller may send the order as soon as we return.
+        self.flush()?;
+        Ok(true)
     }
 
     /// Moves an intent to `next` (checked against the state machine) and flushes.
+    ///
+    /// The write is a compare-and-swap against the value that was checked, retried when
+    /// another writer got there first, so concurrent transitions cannot lose an update
+    /// or bypass the state machine.
     pub fn transition(
         &self,
         key: &IdempotencyKey,
         next: OrderState,
         now: DateTime<Utc>,
     ) -> Result<OrderIntent, StoreError> {
-        let _ = (key, next, now);
-        todo!()
+        let tree_key = key.as_str().as_bytes();
+        loop {
+            let current_bytes = self
+                .intents
+                .get(tree_key)
+                .map_err(|e| self.io(e))?
+                .ok_or_else(|| StoreError::UnknownIntent(key.to_string()))?;
+            let current = decode_intent(key.as_str(), &current_bytes)?;
+            if !current.state.can_become(&next) {
+                return Err(StoreError::BadTransition {
+                    key: key.to_string(),
+                    from: current.state.name().to_string(),
+                    to: next.name().to_string(),
+                });
+            }
+            let updated = OrderIntent {
+                state: next.clone(),
+                updated_at: now,
+                ..current
+            };
+            let swapped = self
+                .intents
+                .compare_and_swap(
+                    tree_key,
+                    Some(current_bytes),
+                    Some(encode_intent(&updated)?),
+                )
+                .map_err(|e| self.io(e))?;
+            if swapped.is_ok() {
+                self.flush()?;
+                return Ok(updated);
+            }
+        }
     }
 
+    /// The intent stored under `key`, if any.
     pub fn intent(&self, key: &IdempotencyKey) -> Result<Option<OrderIntent>, StoreError> {
-        let _ = key;
-        todo!()
+        self.intents
+            .get(key.as_str().as_bytes())
+            .map_err(|e| self.io(e))?
+            .map(|bytes| decode_intent(key.as_str(), &bytes))
+            .transpose()
     }
 
-    /// Every intent, oldest first.
+    /// Every intent, oldest first. A record that cannot be read is an error, never
+    /// skipped: forgetting an intent could mean sending its order twice.
     pub fn intents(&self) -> Result<Vec<OrderIntent>, StoreError> {
-        todo!()
+        let mut all = Vec::new();
+        for entry in self.intents.iter() {
+            let (key, value) = entry.map_err(|e| self.io(e))?;
+            all.push(decode_intent(&String::from_utf8_lossy(&key), &value)?);
+        }
+        all.sort_by(|a, b| a.created_at.cmp(&b.created_at).then(a.key.cmp(&b.key)));
+        Ok(all)
     }
 
-    /// Intents not in a final state.
+    /// Intents not in a final state (to reconcile), oldest first.
     pub fn unresolved(&self) -> Result<Vec<OrderIntent>, StoreError> {
-        todo!()
+        let mut all = self.intents()?;
+        all.retain(|intent| !intent.state.is_final());
+        Ok(all)
     }
 
-    /// Appends a decision (not flushed on its own).
+    /// Appends a decision. Not flushed on its own: decisions are not money, and the
+    /// background flush (or the next intent flush) persists them.
     pub fn record_decision(&self, decision: &Decision) -> Result<(), StoreError> {
-        let _ = decision;
-        todo!()
+        let id = self.db.generate_id().map_err(|e| self.io(e))?;
+        let value = serde_json::to_vec(decision).map_err(|e| StoreError::Corrupt {
+            key: format!("decisions/{id}"),
+            message: format!("cannot encode: {e}"),
+        })?;
+        self.decisions
+            .insert(id.to_be_bytes(), value)
+            .map_err(|e| self.io(e))?;
+        Ok(())
     }
 
-    /// The most recent decisions, newest last.
+    /// The most recent `limit` decisions, oldest first (newest last).
     pub fn decisions(&self, limit: usize) -> Result<Vec<Decision>, StoreError> {
-        let _ = limit;
-        todo!()
+        let mut recent = Vec::with_capacity(limit.min(1024));
+        for entry in self.decisions.iter().rev().take(limit) {
+            let (key, value) = entry.map_err(|e| self.io(e))?;
+            recent.push(decode_decision(&key, &value)?);
+        }
+        recent.reverse();
+        Ok(recent)
     }
 
     /// Remembers an opportunity; `true` the first time it is seen.
@@ -85,12 +231,412 @@ impl Store {
         opportunity_id: &str,
         at: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
-        let _ = (platform, opportunity_id, at);
-        todo!()
+        let key = seen_key(platform, opportunity_id);
+        let value = serde_json::to_vec(&at).map_err(|e| StoreError::Corrupt {
+            key: format!("seen/{platform}/{opportunity_id}"),
+            message: format!("cannot encode: {e}"),
+        })?;
+        let absent: Option<&[u8]> = None;
+        let swapped = self
+            .seen
+            .compare_and_swap(key, absent, Some(value))
+            .map_err(|e| self.io(e))?;
+        Ok(swapped.is_ok())
     }
 
+    /// Removes records older than `older_than` and returns how many were removed:
+    /// decisions and seen records by their timestamp, and intents that are final, were
+    /// last updated before the cutoff, and are for a *loan*.
+    ///
+    /// Trade-off: a removed intent's key is forgotten, so the same decision could be
+    /// made (and sent) again if the opportunity were still offered. Loan listings close
+    /// within days (Funding Circle: a week), so a cutoff of months is safe for them.
+    /// Offerings (open funds) can stay open for years, so their intents are kept
+    /// whatever their age: they are few, and forgetting a placed one would buy twice.
+    /// Unfinished intents are never removed. A record that cannot be read is an error
+    /// and nothing after it is removed.
+    pub fn prune(&self, older_than: DateTime<Utc>) -> Result<usize, StoreError> {
+        Ok(self.prune_decisions(older_than)?
+            + self.prune_seen(older_than)?
+            + self.prune_intents(older_than)?)
+    }
+
+    fn prune_decisions(&self, older_than: DateTime<Utc>) -> Result<usize, StoreError> {
+        let mut removed = 0;
+        for entry in self.decisions.iter() {
+            let (key, value) = entry.map_err(|e| self.io(e))?;
+            if decode_decision(&key, &value)?.at < older_than {
+                self.decisions.remove(key).map_err(|e| self.io(e))?;
+                removed += 1;
+            }
+        }
+        Ok(removed)
+    }
+
+    fn prune_seen(&self, older_than: DateTime<Utc>) -> Result<usize, StoreError> {
+        let mut removed = 0;
+        for entry in self.seen.iter() {
+            let (key, value) = entry.map_err(|e| self.io(e))?;
+            let first_seen: DateTime<Utc> =
+                serde_json::from_slice(&value).map_err(|e| StoreError::Corrupt {
+                    key: format!("seen/{}", String::from_utf8_lossy(&key).replace('\0', "/")),
+                    message: e.to_string(),
+                })?;
+            if first_seen < older_than {
+                self.seen.remove(key).map_err(|e| self.io(e))?;
+                removed += 1;
+            }
+        }
+        Ok(removed)
+    }
+
+    fn prune_intents(&self, older_than: DateTime<Utc>) -> Result<usize, StoreError> {
+        let mut removed = 0;
+        for entry in self.intents.iter() {
+            let (key, value) = entry.map_err(|e| self.io(e))?;
+            let intent = decode_intent(&String::from_utf8_lossy(&key), &value)?;
+            let forgettable = intent.state.is_final()
+                && intent.updated_at < older_than
+                && intent.opportunity_kind == OpportunityKind::Loan;
+            if forgettable {
+                // Only remove the exact record that was checked, in case it just changed.
+                let unchanged: Option<&[u8]> = None;
+                let swapped = self
+                    .intents
+                    .compare_and_swap(key, Some(value), unchanged)
+                    .map_err(|e| self.io(e))?;
+                removed += usize::from(swapped.is_ok());
+            }
+        }
+        Ok(removed)
+    }
+
+    /// Bytes the database occupies on disk.
+    pub fn size_on_disk(&self) -> Result<u64, StoreError> {
+        self.db.size_on_disk().map_err(|e| self.io(e))
+    }
+
+    /// Writes every pending change to disk and waits for it.
     pub fn flush(&self) -> Result<(), StoreError> {
-        todo!()
+        self.db.flush().map_err(|e| self.io(e))?;
+        Ok(())
+    }
+
+    fn io(&self, error: sled::Error) -> StoreError {
+        self.io_message(error.to_string())
+    }
+
+    fn io_message(&self, message: String) -> StoreError {
+        StoreError::Io {
+            path: self.dir.display().to_string(),
+            message,
+        }
+    }
+}
+
+/// sled's lock failure says only "could not acquire lock"; say what it means for us.
+fn describe_open_error(error: &sled::Error) -> String {
+    let text = error.to_string();
+    if text.contains("could not acquire lock") {
+        format!("the database is locked: another autoinvest may be running ({text})")
+    } else {
+        format!("cannot open the database: {text}")
+    }
+}
+
+fn seen_key(platform: &str, opportunity_id: &str) -> Vec<u8> {
+    let mut key = Vec::with_capacity(platform.len() + 1 + opportunity_id.len());
+    key.extend_from_slice(platform.as_bytes());
+    key.push(0);
+    key.extend_from_slice(opportunity_id.as_bytes());
+    key
+}
+
+fn encode_intent(intent: &OrderIntent) -> Result<Vec<u8>, StoreError> {
+    serde_json::to_vec(intent).map_err(|e| StoreError::Corrupt {
+        key: intent.key.to_string(),
+        message: format!("cannot encode: {e}"),
+    })
+}
+
+fn decode_intent(key: &str, bytes: &[u8]) -> Result<OrderIntent, StoreError> {
+    serde_json::from_slice(bytes).map_err(|e| StoreError::Corrupt {
+        key: key.to_string(),
+        message: e.to_string(),
+    })
+}
+
+fn decode_decision(key: &[u8], bytes: &[u8]) -> Result<Decision, StoreError> {
+    let id = <[u8; 8]>::try_from(key).map(u64::from_be_bytes);
+    let name = match id {
+        Ok(id) => format!("decisions/{id}"),
+        Err(_) => format!("decisions/{}", hex::encode(key)),
+    };
+    serde_json::from_slice(bytes).map_err(|e| StoreError::Corrupt {
+        key: name,
+        message: e.to_string(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::decision::Verdict;
+    use crate::opportunity::{PlatformId, PurchaseMode};
+    use chrono::{Duration, TimeZone};
+    use rust_decimal_macros::dec;
+    use tempfile::TempDir;
+
+    fn at(day: u32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 1, day, 12, 0, 0).unwrap()
+    }
+
+    fn intent(opportunity_id: &str, kind: OpportunityKind, created: DateTime<Utc>) -> OrderIntent {
+        let platform = PlatformId::new("fc");
+        OrderIntent {
+            key: IdempotencyKey::derive(&platform, "s", opportunity_id, "once"),
+            platform,
+            strategy: "s".into(),
+            opportunity_id: opportunity_id.into(),
+            opportunity_kind: kind,
+            purchase: PurchaseMode::Fractional,
+            amount: dec!(25.00),
+            shares: None,
+            grade: Some("A".into()),
+            reason: "test".into(),
+            slot: "once".into(),
+            created_at: created,
+            updated_at: created,
+            state: OrderState::Claimed,
+            dry_run: false,
+        }
+    }
+
+    fn decision(when: DateTime<Utc>, verdict: Verdict) -> Decision {
+        Decision {
+            at: when,
+            platform: PlatformId::new("fc"),
+            strategy: "s".into(),
+            opportunity_id: "l1".into(),
+            verdict,
+        }
+    }
+
+    fn placed() -> OrderState {
+        OrderState::Placed {
+            order_id: "o1".into(),
+            amount: dec!(25.00),
+            platform_status: "pending".into(),
+        }
+    }
+
+    #[test]
+    fn intents_are_sorted_by_creation_and_unresolved_excludes_final() {
+        let dir = TempDir::new().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let late = intent("late", OpportunityKind::Loan, at(3));
+        let early = intent("early", OpportunityKind::Loan, at(1));
+        assert!(store.claim(&late).unwrap());
+        assert!(store.claim(&early).unwrap());
+        store
+            .transition(&early.key, OrderState::Sending, at(2))
+            .unwrap();
+        store.transition(&early.key, placed(), at(2)).unwrap();
+
+        let all = store.intents().unwrap();
+        assert_eq!(
+            all.iter()
+                .map(|i| i.opportunity_id.as_str())
+                .collect::<Vec<_>>(),
+            ["early", "late"]
+        );
+        let open = store.unresolved().unwrap();
+        assert_eq!(open.len(), 1);
+        assert_eq!(open[0].key, late.key);
+    }
+
+    #[test]
+    fn corrupt_intent_is_reported_never_skipped() {
+        let dir = TempDir::new().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        store
+            .claim(&intent("good", OpportunityKind::Loan, at(1)))
+            .unwrap();
+        store
+            .intents
+            .insert("broken-key", &b"{not json"[..])
+            .unwrap();
+
+        for result in [store.intents().map(|_| ()), store.unresolved().map(|_| ())] {
+            match result {
+                Err(StoreError::Corrupt { key, .. }) => assert_eq!(key, "broken-key"),
+                other => panic!("expected Corrupt, got {other:?}"),
+            }
+        }
+        let broken = IdempotencyKey::from_stored("broken-key".into());
+        assert!(matches!(
+            store.intent(&broken),
+            Err(StoreError::Corrupt { .. })
+        ));
+        assert!(matches!(
+            store.transition(&broken, OrderState::Sending, at(2)),
+            Err(StoreError::Corrupt { .. })
+        ));
+        assert!(matches!(
+            store.prune(at(28)),
+            Err(StoreError::Corrupt { .. })
+        ));
+    }
+
+    #[test]
+    fn corrupt_decision_is_reported_with_its_id() {
+        let dir = TempDir::new().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        store
+            .decisions
+            .insert(7u64.to_be_bytes(), &b"[]"[..])
+            .unwrap();
+        match store.decisions(10) {
+            Err(StoreError::Corrupt { key, .. }) => assert_eq!(key, "decisions/7"),
+            other => panic!("expected Corrupt, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn decisions_round_trip_and_return_the_most_recent_oldest_first() {
+        let dir = TempDir::new().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let buy = decision(
+            at(1),
+            Verdict::Buy {
+                key: IdempotencyKey::from_stored("k".into()),
+                amount: dec!(25.50),
+                reason: "A band".into(),
+            },
+        );
+        store.record_decision(&buy).unwrap();
+        for day in 2..=5 {
+            let skip = Verdict::Skip {
+                reason: format!("day {day}"),
+            };
+            store.record_decision(&decision(at(day), skip)).unwrap();
+        }
+        assert_eq!(store.decisions(100).unwrap()[0], buy);
+        let recent = store.decisions(2).unwrap();
+        assert_eq!(
+            recent.iter().map(|d| d.at).collect::<Vec<_>>(),
+            [at(4), at(5)]
+        );
+        assert!(store.decisions(0).unwrap().is_empty());
+    }
+
+    #[test]
+    fn mark_seen_is_true_only_the_first_time() {
+        let dir = TempDir::new().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        assert!(store.mark_seen("fc", "l1", at(1)).unwrap());
+        assert!(!store.mark_seen("fc", "l1", at(2)).unwrap());
+        assert!(store.mark_seen("fr", "l1", at(2)).unwrap());
+        // An id that merely shares a prefix is a different opportunity.
+        assert!(store.mark_seen("fc", "l10", at(2)).unwrap());
+    }
+
+    #[test]
+    fn prune_keeps_what_idempotency_needs() {
+        let dir = TempDir::new().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let cutoff = at(20);
+        let old = at(1);
+
+        let old_final_loan = intent("old-final-loan", OpportunityKind::Loan, old);
+        let old_open_loan = intent("old-open-loan", OpportunityKind::Loan, old);
+        let old_final_offering = intent("old-final-offering", OpportunityKind::Offering, old);
+        let recent_final_loan = intent("recent-final-loan", OpportunityKind::Loan, old);
+        for i in [
+            &old_final_loan,
+            &old_open_loan,
+            &old_final_offering,
+            &recent_final_loan,
+        ] {
+            assert!(store.claim(i).unwrap());
+        }
+        let not_placed = OrderState::NotPlaced { reason: "x".into() };
+        store
+            .transition(&old_final_loan.key, not_placed.clone(), old)
+            .unwrap();
+        store
+            .transition(&old_final_offering.key, not_placed.clone(), old)
+            .unwrap();
+        store
+            .transition(
+                &recent_final_loan.key,
+                not_placed,
+                cutoff + Duration::days(1),
+            )
+            .unwrap();
+        store
+            .transition(&old_open_loan.key, OrderState::Sending, old)
+            .unwrap();
+
+        store
+            .record_decision(&decision(
+                old,
+                Verdict::Skip {
+                    reason: "old".into(),
+                },
+            ))
+            .unwrap();
+        store
+            .record_decision(&decision(
+                at(25),
+                Verdict::Skip {
+                    reason: "new".into(),
+                },
+            ))
+            .unwrap();
+        store.mark_seen("fc", "old", old).unwrap();
+        store.mark_seen("fc", "new", at(25)).unwrap();
+
+        assert_eq!(store.prune(cutoff).unwrap(), 3);
+
+        let mut kept: Vec<String> = store
+            .intents()
+            .unwrap()
+            .into_iter()
+            .map(|i| i.opportunity_id)
+            .collect();
+        kept.sort();
+        assert_eq!(
+            kept,
+            ["old-final-offering", "old-open-loan", "recent-final-loan"]
+        );
+        assert_eq!(store.decisions(10).unwrap().len(), 1);
+        assert!(store.mark_seen("fc", "old", at(26)).unwrap());
+        assert!(!store.mark_seen("fc", "new", at(26)).unwrap());
+        assert_eq!(store.prune(cutoff).unwrap(), 0);
+    }
+
+    #[test]
+    fn refuses_a_database_of_another_schema_version() {
+        let dir = TempDir::new().unwrap();
+        {
+            let store = Store::open(dir.path()).unwrap();
+            let meta = store.db.open_tree("meta").unwrap();
+            meta.insert(SCHEMA_VERSION_KEY, &b"99"[..]).unwrap();
+            store.flush().unwrap();
+        }
+        let error = Store::open(dir.path()).unwrap_err().to_string();
+        assert!(error.contains("schema version 99"), "{error}");
+    }
+
+    #[test]
+    fn size_on_disk_is_reported() {
+        let dir = TempDir::new().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        store
+            .claim(&intent("l1", OpportunityKind::Loan, at(1)))
+            .unwrap();
+        assert!(store.size_on_disk().unwrap() > 0);
     }
 }
 impl Store {

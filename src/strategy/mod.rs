@@ -1,11 +1,36 @@
 //! User strategies: Rhai scripts defining `fn decide(o, p)`, compiled once in a
-//! sandboxed engine and evaluated on each opportunity. (Stub: being implemented.)
+//! sandboxed engine and evaluated on each opportunity.
+//!
+//! - `engine`: the sandbox (standard package only, no `eval`, no imports, limits in
+//!   [`StrategyLimits`]).
+//! - `api`: what scripts see (`o`, a [`ScriptOpportunity`], and `p`, a [`PortfolioView`]).
+//! - `answer`: the returned value → [`StrategyAnswer`].
+//! - `diagnostics`: Rhai errors → [`StrategyError`] naming script, line and column.
+//!
+//! The script's top level is never run: only `decide` is called, so code outside
+//! functions has no effect (and, with strict variables, `decide` cannot read
+//! variables defined there).
+
+mod answer;
+pub mod api;
+mod diagnostics;
+pub mod engine;
+
+pub use api::ScriptOpportunity;
+pub use engine::StrategyLimits;
 
 use crate::opportunity::Opportunity;
 use crate::portfolio::PortfolioView;
+use rhai::{CallFnOptions, Dynamic, Engine, Scope, AST};
 use rust_decimal::Decimal;
 use std::fmt;
+use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::Path;
+use std::time::Duration;
+
+/// The function every strategy defines, and its parameter count (`o`, `p`).
+const DECIDE: &str = "decide";
+const DECIDE_PARAMS: usize = 2;
 
 /// What a strategy answered for one opportunity.
 #[derive(Debug, Clone, PartialEq)]
@@ -40,20 +65,33 @@ impl fmt::Display for StrategyError {
     }
 }
 
-/// One compiled strategy script.
-pub struct Strategy {}
+/// One compiled strategy script. `Send + Sync`: share it across tasks in an `Arc`.
+pub struct Strategy {
+    name: String,
+    /// The script's path (or the label given), used in every error.
+    label: String,
+    engine: Engine,
+    ast: AST,
+    /// Wall-clock budget per call ([`StrategyLimits::max_duration`]).
+    time_limit: Duration,
+}
 
 impl fmt::Debug for Strategy {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Strategy")
+        f.debug_struct("Strategy")
+            .field("name", &self.name)
+            .field("script", &self.label)
+            .finish_non_exhaustive()
     }
 }
 
 impl Strategy {
     /// Reads and compiles a script file.
     pub fn compile_file(name: &str, path: &Path) -> Result<Strategy, StrategyError> {
-        let _ = (name, path);
-        todo!()
+        let label = path.display().to_string();
+        let source = std::fs::read_to_string(path)
+            .map_err(|err| StrategyError::whole_script(&label, format!("cannot read: {err}")))?;
+        Self::compile_source(name, &label, &source)
     }
 
     /// Compiles script text; `label` names it in errors.
@@ -62,12 +100,38 @@ impl Strategy {
         label: &str,
         source: &str,
     ) -> Result<Strategy, StrategyError> {
-        let _ = (name, label, source);
-        todo!()
+        Self::compile_source_with_limits(name, label, source, &StrategyLimits::default())
+    }
+
+    /// Compiles script text under explicit resource limits.
+    pub fn compile_source_with_limits(
+        name: &str,
+        label: &str,
+        source: &str,
+        limits: &StrategyLimits,
+    ) -> Result<Strategy, StrategyError> {
+        let mut engine = engine::sandboxed_engine(name, limits);
+        api::register_script_api(&mut engine);
+        let ast = engine
+            .compile(source)
+            .map_err(|err| StrategyError::compile(label, &err))?;
+        require_decide(&ast).map_err(|message| StrategyError::whole_script(label, message))?;
+        Ok(Strategy {
+            name: name.to_string(),
+            label: label.to_string(),
+            engine,
+            ast,
+            time_limit: limits.max_duration,
+        })
     }
 
     pub fn name(&self) -> &str {
-        todo!()
+        &self.name
+    }
+
+    /// The script's path (or label) as used in errors.
+    pub fn label(&self) -> &str {
+        &self.label
     }
 
     /// Evaluates `decide(o, p)`. Never panics; a script failure is an error naming the line.
@@ -76,7 +140,103 @@ impl Strategy {
         o: &Opportunity,
         p: &PortfolioView,
     ) -> Result<StrategyAnswer, StrategyError> {
-        let _ = (o, p);
-        todo!()
+        self.decide_prepared(&ScriptOpportunity::new(o.clone()), p)
+    }
+
+    /// [`Strategy::decide`] on an opportunity already wrapped for scripts, so several
+    /// strategies can evaluate it without copying it for each.
+    pub fn decide_prepared(
+        &self,
+        o: &ScriptOpportunity,
+        p: &PortfolioView,
+    ) -> Result<StrategyAnswer, StrategyError> {
+        let value = self.call_decide(o, p)?;
+        answer::interpret(&self.engine, value)
+            .map_err(|message| StrategyError::whole_script(&self.label, message))
+    }
+
+    fn call_decide(
+        &self,
+        o: &ScriptOpportunity,
+        p: &PortfolioView,
+    ) -> Result<Dynamic, StrategyError> {
+        // eval_ast(false): the top level is not re-run before every call.
+        let options = CallFnOptions::new().eval_ast(false).rewind_scope(true);
+        let mut scope = Scope::new();
+        // Rhai reports script failures as errors; the guard keeps a bug in the
+        // interpreter itself from taking a daemon task down with it. Nothing shared
+        // is mutated during a call, so nothing is left half-updated by a panic.
+        let call = catch_unwind(AssertUnwindSafe(|| {
+            engine::with_deadline(self.time_limit, || {
+                self.engine.call_fn_with_options::<Dynamic>(
+                    options,
+                    &mut scope,
+                    &self.ast,
+                    DECIDE,
+                    (o.clone(), p.clone()),
+                )
+            })
+        }));
+        match call {
+            Ok(result) => result.map_err(|err| StrategyError::runtime(&self.label, err)),
+            Err(_) => Err(StrategyError::whole_script(
+                &self.label,
+                "the script engine panicked while running decide()",
+            )),
+        }
+    }
+}
+
+fn require_decide(ast: &AST) -> Result<(), String> {
+    let arities: Vec<usize> = ast
+        .iter_functions()
+        .filter(|f| f.name == DECIDE)
+        .map(|f| f.params.len())
+        .collect();
+    match arities.as_slice() {
+        [] => Err("no fn decide(o, p) in the script".to_string()),
+        found if found.contains(&DECIDE_PARAMS) => Ok(()),
+        [n, ..] => Err(format!(
+            "fn decide takes {n} parameter(s); it must be fn decide(o, p)"
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn compiled_ast(source: &str) -> AST {
+        Engine::new_raw().compile(source).unwrap()
+    }
+
+    #[test]
+    fn decide_must_take_o_and_p() {
+        assert_eq!(
+            require_decide(&compiled_ast("fn decide(o, p) { 1 }")),
+            Ok(())
+        );
+        // An overload with the right arity is enough.
+        assert_eq!(
+            require_decide(&compiled_ast("fn decide(o) { 1 }\nfn decide(o, p) { 1 }")),
+            Ok(())
+        );
+        assert_eq!(
+            require_decide(&compiled_ast("fn decide(o, p, q) { 1 }")),
+            Err("fn decide takes 3 parameter(s); it must be fn decide(o, p)".into())
+        );
+        assert_eq!(
+            require_decide(&compiled_ast("fn other(o, p) { 1 }")),
+            Err("no fn decide(o, p) in the script".into())
+        );
+    }
+
+    #[test]
+    fn strategy_debug_shows_name_and_script_only() {
+        let strategy = Strategy::compile_source("n", "x.rhai", "fn decide(o, p) { 1 }").unwrap();
+        assert_eq!(
+            format!("{strategy:?}"),
+            r#"Strategy { name: "n", script: "x.rhai", .. }"#
+        );
     }
 }
