@@ -179,7 +179,11 @@ async fn prune_periodically(store: Arc<Store>, shutdown: CancellationToken) {
         }
         match store.prune(Utc::now() - KEEP_HISTORY) {
             Ok(removed) => {
-                tracing::debug!(removed, size_on_disk = store.size_on_disk(), "store pruned")
+                tracing::debug!(
+                    removed,
+                    size_on_disk = store.size_on_disk().unwrap_or(0),
+                    "store pruned"
+                )
             }
             Err(error) => tracing::warn!(%error, "store pruning failed"),
         }

@@ -639,12 +639,3 @@ mod tests {
         assert!(store.size_on_disk().unwrap() > 0);
     }
 }
-impl Store {
-    pub fn prune(&self, older_than: DateTime<Utc>) -> Result<usize, StoreError> {
-        let _ = older_than;
-        todo!()
-    }
-    pub fn size_on_disk(&self) -> u64 {
-        todo!()
-    }
-}
