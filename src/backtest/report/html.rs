@@ -32,6 +32,8 @@ const TOP: f64 = 20.0;
 const BOTTOM: f64 = 50.0;
 /// Most points drawn per line; longer series are thinned (the last point is kept).
 const MAX_POINTS: usize = 1500;
+/// Bar charts with at most this many bars print each bar's value above it.
+const MAX_LABELLED_BARS: usize = 24;
 /// Skip reasons charted per strategy.
 const TOP_REASONS: usize = 8;
 
@@ -246,6 +248,12 @@ fn nice_max(max: f64) -> f64 {
         .unwrap_or(10.0 * magnitude)
 }
 
+/// "12.5%", "25%": one decimal only when the tick needs it.
+fn percent_label(value: f64) -> String {
+    let text = format!("{value:.1}");
+    format!("{}%", text.trim_end_matches(".0"))
+}
+
 fn short_usd(value: f64) -> String {
     match value {
         v if v >= 1e6 => format!("${:.1}M", v / 1e6),
@@ -322,9 +330,15 @@ fn date_ticks(svg: &mut String, first: NaiveDate, last: NaiveDate, x: &impl Fn(N
     for i in 0..=ticks {
         let offset = if ticks == 0 { 0 } else { span * i / ticks };
         let day = first + chrono::TimeDelta::days(offset);
+        // The end labels stay inside the plot.
+        let anchor = match i {
+            0 => "start",
+            i if i == ticks => "end",
+            _ => "middle",
+        };
         let _ = write!(
             svg,
-            "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\">{}</text>",
+            "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"{anchor}\">{}</text>",
             x(day),
             HEIGHT - BOTTOM + 18.0,
             day.format("%Y-%m-%d")
@@ -399,8 +413,9 @@ fn bar_chart(id: &str, series: &[Series<'_>], categories: &Categories) -> String
     let plot_height = HEIGHT - TOP - BOTTOM;
     let group_width = plot_width / categories.len() as f64;
     let bar_width = (group_width * 0.8 / series.len() as f64).min(40.0);
+    let label_bars = categories.len() * series.len() <= MAX_LABELLED_BARS;
     let mut svg = svg_open(id, HEIGHT);
-    y_axis(&mut svg, max, |v| format!("{v:.0}%"));
+    y_axis(&mut svg, max, percent_label);
     for (c, (label, values)) in categories.iter().enumerate() {
         let group_x = LEFT + group_width * c as f64;
         let bars_x = group_x + (group_width - bar_width * series.len() as f64) / 2.0;
@@ -417,6 +432,15 @@ fn bar_chart(id: &str, series: &[Series<'_>], categories: &Categories) -> String
                 escape(&series[s].name),
                 escape(label)
             );
+            if label_bars {
+                let _ = write!(
+                    svg,
+                    "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\">{}</text>",
+                    bars_x + bar_width * s as f64 + bar_width / 2.0,
+                    TOP + plot_height - height - 3.0,
+                    percent_label((value * 10.0).round() / 10.0)
+                );
+            }
         }
         let _ = write!(
             svg,
@@ -522,6 +546,8 @@ mod tests {
         assert_eq!(nice_max(7.0), 10.0);
         assert_eq!(nice_max(1234.0), 2000.0);
         assert_eq!(nice_max(45.0), 50.0);
+        assert_eq!(percent_label(12.5), "12.5%");
+        assert_eq!(percent_label(25.0), "25%");
     }
 
     #[test]
