@@ -10,7 +10,7 @@ use crate::opportunity::{Opportunity, PlatformId};
 use crate::order::{IdempotencyKey, OrderIntent, OrderState, DEFAULT_SLOT};
 use crate::portfolio::Portfolio;
 use crate::sizing::{self, BudgetRules, PlatformRules, Refusal, Rules, StrategyRules};
-use crate::strategy::{Strategy, StrategyAnswer};
+use crate::strategy::{ScriptOpportunity, Strategy, StrategyAnswer};
 use crate::telemetry::Metrics;
 use chrono::{DateTime, Utc};
 use std::collections::HashMap;
@@ -98,12 +98,22 @@ impl Engine {
         portfolio.set_today(now.date_naive());
         portfolio.focus_platform(opp.platform.as_str());
         let mut evaluation = Evaluation::default();
+        // Wrapped once for the scripts, shared by every strategy.
+        let mut prepared: Option<ScriptOpportunity> = None;
         for slot in self
             .strategies
             .iter()
             .filter(|s| s.applies_to(&opp.platform))
         {
-            let verdict = self.decide_one(slot, opp, portfolio, now, &mut evaluation.intents);
+            let script_opp = prepared.get_or_insert_with(|| ScriptOpportunity::new(opp.clone()));
+            let verdict = self.decide_one(
+                slot,
+                opp,
+                script_opp,
+                portfolio,
+                now,
+                &mut evaluation.intents,
+            );
             evaluation.decisions.push(Decision {
                 at: now,
                 platform: opp.platform.clone(),
@@ -119,12 +129,13 @@ impl Engine {
         &self,
         slot: &StrategySlot,
         opp: &Opportunity,
+        script_opp: &ScriptOpportunity,
         portfolio: &mut Portfolio,
         now: DateTime<Utc>,
         intents: &mut Vec<OrderIntent>,
     ) -> Verdict {
         let started = Instant::now();
-        let answer = slot.strategy.decide(opp, portfolio.view());
+        let answer = slot.strategy.decide_prepared(script_opp, portfolio.view());
         if let Some(metrics) = &self.metrics {
             metrics
                 .strategy_eval_seconds
@@ -223,5 +234,108 @@ impl Engine {
             self.rules(slot, &opp.platform),
             portfolio.view(),
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::opportunity::{OpportunityKind, PlatformKind};
+    use chrono::TimeZone;
+    use rust_decimal_macros::dec;
+
+    fn slot(name: &str, source: &str) -> StrategySlot {
+        StrategySlot {
+            strategy: Arc::new(
+                Strategy::compile_source(name, &format!("{name}.rhai"), source).unwrap(),
+            ),
+            rules: StrategyRules {
+                name: name.into(),
+                ..StrategyRules::default()
+            },
+            platforms: None,
+        }
+    }
+
+    fn loan(id: &str) -> Opportunity {
+        let mut o = Opportunity::new(
+            PlatformId::new("fc"),
+            PlatformKind::FundingCircle,
+            id,
+            OpportunityKind::Loan,
+        );
+        o.remaining = Some(dec!(1000));
+        o.min_investment = Some(dec!(25));
+        o.grade = Some("A".into());
+        o
+    }
+
+    fn now() -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 11, 23, 13, 0, 0).unwrap()
+    }
+
+    #[test]
+    fn a_failing_strategy_skips_and_the_others_still_decide() {
+        let metrics = Metrics::new();
+        let engine = Engine::new(
+            vec![
+                slot("broken", "fn decide(o, p) {\n  o.remaining + ()\n}"),
+                slot(
+                    "buyer",
+                    "fn decide(o, p) { #{ amount: 40, reason: \"ok\" } }",
+                ),
+            ],
+            BudgetRules::default(),
+            HashMap::new(),
+            Some(metrics.clone()),
+        );
+        let mut portfolio = Portfolio::new(None);
+        let evaluation = engine.evaluate(&loan("L1"), &mut portfolio, now());
+        assert!(
+            matches!(&evaluation.decisions[0].verdict, Verdict::Error { message } if message.contains("broken.rhai:2")),
+            "{:?}",
+            evaluation.decisions[0]
+        );
+        assert!(
+            matches!(evaluation.decisions[1].verdict, Verdict::Buy { amount, .. } if amount == dec!(40))
+        );
+        assert_eq!(evaluation.intents.len(), 1);
+        assert_eq!(
+            metrics
+                .strategy_errors_total
+                .with_label_values(&["broken"])
+                .get(),
+            1
+        );
+    }
+
+    #[test]
+    fn an_intent_is_never_made_twice_and_budgets_are_shared() {
+        let engine = Engine::new(
+            vec![
+                slot("a", "fn decide(o, p) { 60 }"),
+                slot("b", "fn decide(o, p) { 60 }"),
+            ],
+            BudgetRules {
+                daily_limit: Some(dec!(100)),
+                ..BudgetRules::default()
+            },
+            HashMap::new(),
+            None,
+        );
+        let mut portfolio = Portfolio::new(None);
+        let first = engine.evaluate(&loan("L1"), &mut portfolio, now());
+        // b only gets what a left of the daily budget.
+        let amounts: Vec<_> = first.intents.iter().map(|i| i.amount).collect();
+        assert_eq!(amounts, vec![dec!(60), dec!(40)]);
+        let again = engine.evaluate(&loan("L1"), &mut portfolio, now());
+        assert!(again.intents.is_empty());
+        assert!(
+            matches!(&again.decisions[0].verdict, Verdict::Skip { reason } if reason.starts_with("already ordered"))
+        );
+        // The next UTC day has a fresh daily budget.
+        let tomorrow = now() + chrono::Duration::days(1);
+        let next_day = engine.evaluate(&loan("L2"), &mut portfolio, tomorrow);
+        assert_eq!(next_day.intents.len(), 2);
     }
 }

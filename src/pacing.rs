@@ -105,6 +105,11 @@ impl Lane {
 /// The GCRA emission interval for `per_second` evenly spread requests: 1 s / rate,
 /// rounded UP to the next microsecond so the rate can never be exceeded
 /// (40/s → exactly 25 ms; 3/s → 333.334 ms).
+///
+/// Why no extra safety margin: tokio's timer fires on whole milliseconds, and a GCRA
+/// with burst 1 restarts its schedule from the (late) grant, so 25.1 ms would really
+/// space requests 26 ms apart (38.5/s). 25 ms is the only whole-millisecond period
+/// that keeps ≥ 39/s; a wake-up is never early, so gaps are ≥ 25 ms.
 pub fn spread_period(per_second: NonZeroU32) -> Duration {
     let micros = 1_000_000u64.div_ceil(u64::from(per_second.get()));
     Duration::from_micros(micros)

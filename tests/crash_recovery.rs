@@ -49,11 +49,13 @@ fn start_sandbox(port: u16) -> KillOnDrop {
         .stderr(Stdio::null())
         .spawn()
         .expect("sandbox starts");
-    // Wait for its "listening" line.
-    let stdout = child.stdout.take().unwrap();
+    // Wait for its "listening" line, then keep draining stdout so that the sandbox
+    // never writes into a closed pipe.
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
     let mut line = String::new();
-    BufReader::new(stdout).read_line(&mut line).unwrap();
+    stdout.read_line(&mut line).unwrap();
     assert!(line.contains("listening"), "sandbox said: {line}");
+    std::thread::spawn(move || std::io::copy(&mut stdout, &mut std::io::sink()));
     KillOnDrop(child)
 }
 

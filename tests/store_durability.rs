@@ -250,7 +250,7 @@ fn concurrent_transitions_cannot_both_leave_the_same_state() {
             // may succeed in turn, but then no "rejected" writer may have.
             OrderState::Placed { .. } => {
                 assert!(winners.iter().all(|w| w.state.name() == "placed"));
-                assert!(winners.iter().any(|w| *w == &stored));
+                assert!(winners.contains(&&stored));
             }
             OrderState::Rejected { .. } => assert_eq!(winners, vec![&stored]),
             other => panic!("unexpected final state {other:?}"),

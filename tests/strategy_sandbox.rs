@@ -210,12 +210,18 @@ fn prime_loans_skips_everything_else_with_a_reason() {
         Ok(skip(Some("whole loan (prime_loans buys fractions)")))
     );
 
+    // Backtest rows from LendingClub are judged by the same rule.
     let mut lending_club = fc_loan("L1");
     lending_club.platform_kind = PlatformKind::LendingClub;
-    assert_eq!(
+    lending_club.grade = Some("A".into());
+    assert!(matches!(
         decide(lending_club),
-        Ok(skip(Some("not a Funding Circle loan")))
-    );
+        Ok(StrategyAnswer::Buy { .. })
+    ));
+
+    let mut offering = fc_loan("O1");
+    offering.kind = OpportunityKind::Offering;
+    assert_eq!(decide(offering), Ok(skip(Some("not a loan"))));
 }
 
 #[test]
