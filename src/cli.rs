@@ -231,11 +231,11 @@ fn run_backtest(config_path: &Path, args: BacktestArgs) -> Result<ExitCode, Fail
     let mut out = std::io::stdout().lock();
     out.write_all(summary::render(&report).as_bytes())?;
     if let Some(dir) = &options.report_dir {
-        writeln!(
-            out,
-            "\nReport: {0}/report.json, {0}/decisions.csv, {0}/report.html",
-            dir.display()
-        )?;
+        let files: Vec<String> = ["report.json", "decisions.csv", "report.html"]
+            .iter()
+            .map(|f| dir.join(f).display().to_string())
+            .collect();
+        writeln!(out, "\nReport: {}", files.join(", "))?;
     }
     for warning in &report.warnings {
         eprintln!("warning: {warning}");

@@ -2,7 +2,9 @@
 //! (tests/fixtures/lendingclub-sample.csv, CC BY-SA 3.0) and a hand-written LoanStats
 //! CSV with its quirks and malformed rows.
 
-use autoinvest::backtest::import::{self, DataFormat, Format, ImportError, Imported, Outcome, RowError};
+use autoinvest::backtest::import::{
+    self, DataFormat, Format, ImportError, Imported, Outcome, RowError,
+};
 use autoinvest::opportunity::{PlatformKind, PurchaseMode};
 use rust_decimal::Decimal;
 use rust_decimal_macros::dec;
@@ -11,10 +13,15 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 
 fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
 }
 
-fn open(path: &Path, format: Format) -> Result<(DataFormat, Vec<Result<Imported, RowError>>), ImportError> {
+fn open(
+    path: &Path,
+    format: Format,
+) -> Result<(DataFormat, Vec<Result<Imported, RowError>>), ImportError> {
     let (format, rows) = import::open(path, format, |f| Box::new(f) as Box<dyn Read>)?;
     Ok((format, rows.collect()))
 }
@@ -35,7 +42,10 @@ fn detects_the_format_from_the_name_then_the_content() {
 
     let csv_named_dat = dir.path().join("loans.dat");
     std::fs::copy(fixture("loanstats-small.csv"), &csv_named_dat).unwrap();
-    assert_eq!(open(&csv_named_dat, Format::Auto).unwrap().0, DataFormat::LendingClub);
+    assert_eq!(
+        open(&csv_named_dat, Format::Auto).unwrap().0,
+        DataFormat::LendingClub
+    );
 
     let unknown = dir.path().join("notes.txt");
     std::fs::write(&unknown, "hello, world\n").unwrap();
@@ -46,7 +56,11 @@ fn detects_the_format_from_the_name_then_the_content() {
     // An explicit format wins over the name.
     let (format, rows) = open(&unknown, Format::Jsonl).unwrap();
     assert_eq!(format, DataFormat::Jsonl);
-    assert!(rows[0].as_ref().unwrap_err().message.contains("not an opportunity"));
+    assert!(rows[0]
+        .as_ref()
+        .unwrap_err()
+        .message
+        .contains("not an opportunity"));
     assert!(matches!(
         open(&unknown, Format::Lendingclub).unwrap_err(),
         ImportError::Header { .. }
@@ -79,7 +93,10 @@ fn reads_the_openintro_sample() {
     assert_eq!(o.purchase, PurchaseMode::Whole);
     assert_eq!(o.min_investment, Some(dec!(25)));
     assert_eq!(o.increment, Some(dec!(25)));
-    assert_eq!(o.listed_at.unwrap().to_rfc3339(), "2018-03-01T00:00:00+00:00");
+    assert_eq!(
+        o.listed_at.unwrap().to_rfc3339(),
+        "2018-03-01T00:00:00+00:00"
+    );
     assert_eq!(first.outcome, Outcome::Current);
     // Unknown columns, typed: numbers stay exact numbers, text stays text, empty is null.
     assert_eq!(o.extra["annual_income"].to_string(), "90000.0");
@@ -88,8 +105,17 @@ fn reads_the_openintro_sample() {
     assert_eq!(o.extra["delinq_2y"].to_string(), "0");
     assert!(o.extra["annual_income_joint"].is_null());
     assert_eq!(o.extra["emp_title"], "global config engineer");
-    for consumed in ["loan_status", "loan_amount", "interest_rate", "issue_month", "rownames"] {
-        assert!(!o.extra.contains_key(consumed), "{consumed} leaked into extra");
+    for consumed in [
+        "loan_status",
+        "loan_amount",
+        "interest_rate",
+        "issue_month",
+        "rownames",
+    ] {
+        assert!(
+            !o.extra.contains_key(consumed),
+            "{consumed} leaked into extra"
+        );
     }
 
     // Row 2 (Feb-2018, second data row) is listed on the month's second day.
@@ -132,8 +158,16 @@ fn reads_loanstats_quirks_and_names_bad_lines() {
     let lines: Vec<u64> = bad.iter().map(|e| e.line).collect();
     assert_eq!(lines, [7, 8, 9], "{bad:?}");
     assert!(bad[0].message.contains("\"twenty%\""), "{}", bad[0].message);
-    assert!(bad[1].message.contains("issue_d is empty"), "{}", bad[1].message);
-    assert!(bad[2].message.contains("loan_amnt is empty"), "{}", bad[2].message);
+    assert!(
+        bad[1].message.contains("issue_d is empty"),
+        "{}",
+        bad[1].message
+    );
+    assert!(
+        bad[2].message.contains("loan_amnt is empty"),
+        "{}",
+        bad[2].message
+    );
 
     // The preamble and the "Total amount funded" footer are not rows.
     assert_eq!(good.len(), 6);
@@ -142,7 +176,10 @@ fn reads_loanstats_quirks_and_names_bad_lines() {
     assert_eq!(first.term_months, Some(36));
     assert_eq!(first.rate, Some(dec!(0.1399)));
     assert_eq!(first.purchase, PurchaseMode::Whole);
-    assert_eq!(first.listed_at.unwrap().to_rfc3339(), "2015-12-01T00:00:00+00:00");
+    assert_eq!(
+        first.listed_at.unwrap().to_rfc3339(),
+        "2015-12-01T00:00:00+00:00"
+    );
     assert_eq!(first.extra["zip_code"], "190xx");
     assert!(first.extra["member_id"].is_null());
     assert_eq!(first.extra["funded_amnt"].to_string(), "3600");

@@ -64,7 +64,11 @@ async fn a_backtest_of_recorded_listings_decides_like_the_dry_run() {
     )
     .await
     .expect("dry run");
-    assert_eq!(ledger(sandbox.addr).await["posts"], 0, "a dry run sent an order");
+    assert_eq!(
+        ledger(sandbox.addr).await["posts"],
+        0,
+        "a dry run sent an order"
+    );
 
     let store = Store::open(&dir.path().join("state/dry-run")).unwrap();
     let live: BTreeSet<(String, String, Decimal)> = store
@@ -86,7 +90,10 @@ async fn a_backtest_of_recorded_listings_decides_like_the_dry_run() {
     };
     let report = backtest::run(&load(&config_path), &options, &mut std::io::sink()).unwrap();
     assert_eq!(report.input.malformed_rows, 0);
-    assert_eq!(report.input.rows, 12, "every polled listing was recorded once");
+    assert_eq!(
+        report.input.rows, 12,
+        "every polled listing was recorded once"
+    );
 
     let lines = read_decisions(&report_dir);
     let replayed: BTreeSet<(String, String, Decimal)> = lines

@@ -29,9 +29,10 @@ fn decide(o, p) {
 }"#;
 
 fn run_sample(dir: &Path) -> (PathBuf, Value) {
-    let ladder =
-        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("strategies/yield_ladder.rhai"))
-            .unwrap();
+    let ladder = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("strategies/yield_ladder.rhai"),
+    )
+    .unwrap();
     let fc_only = Spec {
         platforms: Some(&["fc"]),
         ..Spec::new("fc-only", GRADE_A)
@@ -43,7 +44,11 @@ fn run_sample(dir: &Path) -> (PathBuf, Value) {
             total_limit: Some(dec!(5000)),
             cash_reserve: Decimal::ZERO,
         },
-        &[Spec::new("ladder", &ladder), Spec::new("grade-a", GRADE_A), fc_only],
+        &[
+            Spec::new("ladder", &ladder),
+            Spec::new("grade-a", GRADE_A),
+            fc_only,
+        ],
     );
     let out = dir.join("out");
     let options = BacktestOptions {
@@ -58,21 +63,32 @@ fn run_sample(dir: &Path) -> (PathBuf, Value) {
 }
 
 fn decimal(value: &Value) -> Decimal {
-    Decimal::from_str(value.as_str().unwrap_or_else(|| panic!("{value} is not a string"))).unwrap()
+    Decimal::from_str(
+        value
+            .as_str()
+            .unwrap_or_else(|| panic!("{value} is not a string")),
+    )
+    .unwrap()
 }
 
+/// (count, amount) per group key.
+type Groups = BTreeMap<String, (u64, Decimal)>;
+
 /// (count, amount) per grade and per term, straight from the CSV.
-fn expected_groups() -> (BTreeMap<String, (u64, Decimal)>, BTreeMap<String, (u64, Decimal)>) {
+fn expected_groups() -> (Groups, Groups) {
     let mut reader = csv::Reader::from_path(fixture("lendingclub-sample.csv")).unwrap();
     let headers = reader.headers().unwrap().clone();
     let column = |name: &str| headers.iter().position(|h| h == name).unwrap();
     let (grade, term, amount) = (column("grade"), column("term"), column("loan_amount"));
-    let mut by_grade: BTreeMap<String, (u64, Decimal)> = BTreeMap::new();
-    let mut by_term: BTreeMap<String, (u64, Decimal)> = BTreeMap::new();
+    let mut by_grade = Groups::new();
+    let mut by_term = Groups::new();
     for record in reader.records() {
         let record = record.unwrap();
         let value = Decimal::from_str(&record[amount]).unwrap();
-        for (map, key) in [(&mut by_grade, &record[grade]), (&mut by_term, &record[term])] {
+        for (map, key) in [
+            (&mut by_grade, &record[grade]),
+            (&mut by_term, &record[term]),
+        ] {
             let entry = map.entry(key.to_string()).or_default();
             entry.0 += 1;
             entry.1 += value;
@@ -140,11 +156,18 @@ fn report_json_matches_the_input_and_the_decisions() {
         );
     }
     let ladder = &strategies[0];
-    assert!(ladder["buys"].as_u64().unwrap() > 0, "the ladder bought nothing");
+    assert!(
+        ladder["buys"].as_u64().unwrap() > 0,
+        "the ladder bought nothing"
+    );
     assert!(decimal(&ladder["invested"]) <= dec!(5000));
     let grade_a = &strategies[1];
     assert_eq!(grade_a["rows_applied"], 500);
-    assert!(grade_a["selected"]["by_grade"].as_object().unwrap().keys().all(|g| g == "A"));
+    assert!(grade_a["selected"]["by_grade"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .all(|g| g == "A"));
     assert_eq!(strategies[2]["rows_applied"], 0);
     let warnings = report["warnings"].as_array().unwrap();
     assert_eq!(warnings.len(), 1);
@@ -153,8 +176,9 @@ fn report_json_matches_the_input_and_the_decisions() {
     let mut per_day: BTreeMap<String, Decimal> = BTreeMap::new();
     for strategy in &strategies[..2] {
         for day in strategy["daily"].as_array().unwrap() {
-            *per_day.entry(day["date"].as_str().unwrap().to_string()).or_default() +=
-                decimal(&day["amount"]);
+            *per_day
+                .entry(day["date"].as_str().unwrap().to_string())
+                .or_default() += decimal(&day["amount"]);
         }
     }
     assert!(per_day.values().all(|v| *v <= dec!(500)), "{per_day:?}");
@@ -206,7 +230,10 @@ fn report_html_is_well_formed_and_has_the_charts() {
         "chart-skips-1",
         "chart-skips-2",
     ] {
-        assert!(svg_ids.iter().any(|s| s == id), "{id} missing from {svg_ids:?}");
+        assert!(
+            svg_ids.iter().any(|s| s == id),
+            "{id} missing from {svg_ids:?}"
+        );
     }
     // One cumulative line per strategy.
     assert_eq!(polylines, 3);
@@ -233,7 +260,11 @@ fn strict_mode_stops_at_the_first_malformed_row() {
     assert_eq!(report.input.malformed_rows, 3);
     let notices = String::from_utf8(notices).unwrap();
     assert_eq!(notices.lines().count(), 3, "{notices}");
-    assert!(notices.lines().next().unwrap().contains("loanstats-small.csv:7: skipped"));
+    assert!(notices
+        .lines()
+        .next()
+        .unwrap()
+        .contains("loanstats-small.csv:7: skipped"));
 
     options.strict = true;
     let error = backtest::run(&config, &options, &mut std::io::sink()).unwrap_err();
@@ -247,7 +278,11 @@ fn strict_mode_stops_at_the_first_malformed_row() {
 #[test]
 fn unknown_strategy_names_are_refused() {
     let dir = tempfile::tempdir().unwrap();
-    let config = config(dir.path(), BudgetSettings::default(), &[Spec::new("grade-a", GRADE_A)]);
+    let config = config(
+        dir.path(),
+        BudgetSettings::default(),
+        &[Spec::new("grade-a", GRADE_A)],
+    );
     let options = BacktestOptions {
         data: fixture("loanstats-small.csv"),
         strategies: vec!["nope".into()],

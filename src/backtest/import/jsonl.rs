@@ -87,7 +87,7 @@ mod tests {
 
     #[test]
     fn reads_opportunities_and_takes_the_outcome_out_of_extra() {
-        let parsed = rows(&format!("{ROW}\n\n  \n{ROW}"));
+        let parsed = rows(format!("{ROW}\n\n  \n{ROW}"));
         assert_eq!(parsed.len(), 2);
         let second = parsed[1].as_ref().unwrap();
         assert_eq!(second.line, 4);

@@ -158,7 +158,8 @@ pub fn detect(path: &Path, head: &[u8]) -> Option<DataFormat> {
 /// The rows of one input file, in file order.
 pub enum Rows {
     Jsonl(jsonl::JsonlRows<Box<dyn BufRead>>),
-    LendingClub(lendingclub::LendingClubRows<Box<dyn BufRead>>),
+    /// Boxed: the CSV reader carries its own buffers.
+    LendingClub(Box<lendingclub::LendingClubRows<Box<dyn BufRead>>>),
 }
 
 impl Iterator for Rows {
@@ -200,12 +201,12 @@ pub fn open(
     };
     let rows = match format {
         DataFormat::Jsonl => Rows::Jsonl(jsonl::JsonlRows::new(reader)),
-        DataFormat::LendingClub => Rows::LendingClub(
+        DataFormat::LendingClub => Rows::LendingClub(Box::new(
             lendingclub::LendingClubRows::new(reader).map_err(|message| ImportError::Header {
                 path: path.to_path_buf(),
                 message,
             })?,
-        ),
+        )),
     };
     Ok((format, rows))
 }

@@ -3,6 +3,7 @@
 
 use crate::backtest::import::Imported;
 use crate::decision::{Decision, Verdict};
+use std::fmt::Write as _;
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::path::Path;
@@ -45,33 +46,48 @@ impl<W: Write> DecisionsWriter<W> {
         Ok(DecisionsWriter { writer })
     }
 
-    /// Writes one line per decision made on `row`.
+    /// Writes one line per decision made on `row`. The row's own columns are
+    /// formatted once and repeated on each of its lines.
     pub fn write(&mut self, row: &Imported, decisions: &[Decision]) -> io::Result<()> {
         let o = &row.opportunity;
-        let optional = |v: Option<String>| v.unwrap_or_default();
+        let text = |v: Option<String>| v.unwrap_or_default();
+        let line = row.line.to_string();
+        let listed_at = text(o.listed_at.map(|t| t.to_rfc3339()));
+        let term = text(o.term_months.map(|t| t.to_string()));
+        let rate = text(o.rate.map(|r| r.to_string()));
+        let loan_amount = text(o.amount.map(|a| a.to_string()));
+        let mut amount = String::new();
         for decision in decisions {
-            let (verdict, amount, reason) = match &decision.verdict {
-                Verdict::Buy { amount, reason, .. } => ("buy", amount.to_string(), reason.as_str()),
-                Verdict::Skip { reason } => ("skip", String::new(), reason.as_str()),
-                Verdict::Error { message } => ("error", String::new(), message.as_str()),
+            amount.clear();
+            let (verdict, reason) = match &decision.verdict {
+                Verdict::Buy {
+                    amount: bought,
+                    reason,
+                    ..
+                } => {
+                    let _ = write!(amount, "{bought}");
+                    ("buy", reason.as_str())
+                }
+                Verdict::Skip { reason } => ("skip", reason.as_str()),
+                Verdict::Error { message } => ("error", message.as_str()),
             };
-            let fields = [
-                row.line.to_string(),
-                optional(o.listed_at.map(|t| t.to_rfc3339())),
-                o.platform.to_string(),
-                o.id.clone(),
-                decision.strategy.clone(),
-                verdict.to_string(),
-                amount,
-                reason.to_string(),
-                optional(o.grade.clone()),
-                optional(o.sub_grade.clone()),
-                optional(o.term_months.map(|t| t.to_string())),
-                optional(o.rate.map(|r| r.to_string())),
-                optional(o.amount.map(|a| a.to_string())),
-                row.outcome.as_str().to_string(),
+            let fields: [&str; 14] = [
+                &line,
+                &listed_at,
+                o.platform.as_str(),
+                &o.id,
+                &decision.strategy,
+                verdict,
+                &amount,
+                reason,
+                o.grade.as_deref().unwrap_or_default(),
+                o.sub_grade.as_deref().unwrap_or_default(),
+                &term,
+                &rate,
+                &loan_amount,
+                row.outcome.as_str(),
             ];
-            self.writer.write_record(&fields).map_err(into_io)?;
+            self.writer.write_record(fields).map_err(into_io)?;
         }
         Ok(())
     }

@@ -429,7 +429,7 @@ fn bar_chart(id: &str, series: &[Series<'_>], categories: &Categories) -> String
                 TOP + plot_height - height,
                 (bar_width - 1.0).max(1.0),
                 series[s].colour,
-                escape(&series[s].name),
+                escape(series[s].name),
                 escape(label)
             );
             if label_bars {

@@ -201,9 +201,16 @@ struct StrategyTally {
     errors: u64,
     selected: GroupTally,
     budget_hits: BTreeMap<&'static str, u64>,
-    skip_reasons: HashMap<String, u64>,
+    skip_reasons: HashMap<String, SkipCount>,
     error_examples: Vec<Example>,
     daily: BTreeMap<NaiveDate, DayTally>,
+}
+
+/// How often a reason was given, and the budget limit it names (computed once).
+#[derive(Debug, Clone, Copy)]
+struct SkipCount {
+    count: u64,
+    limit: Option<&'static str>,
 }
 
 /// What one strategy bought on one simulated day.
@@ -228,18 +235,10 @@ impl StrategyTally {
             }
             Verdict::Skip { reason } => {
                 self.skips += 1;
-                if let Some(limit) = budget_limit_in(reason) {
+                let limit = self.count_skip(reason);
+                if let Some(limit) = limit {
                     *self.budget_hits.entry(limit).or_default() += 1;
                 }
-                let key = reason_key(reason);
-                let key = if self.skip_reasons.contains_key(&key)
-                    || self.skip_reasons.len() < MAX_REASONS
-                {
-                    key
-                } else {
-                    OTHER.to_string()
-                };
-                *self.skip_reasons.entry(key).or_default() += 1;
             }
             Verdict::Error { message } => {
                 self.errors += 1;
@@ -254,13 +253,47 @@ impl StrategyTally {
         }
     }
 
+    /// Counts a skip under its reason key and returns the budget limit it names.
+    /// Most skips repeat a reason already seen: that path neither allocates nor
+    /// searches the reason again.
+    fn count_skip(&mut self, reason: &str) -> Option<&'static str> {
+        let has_figures = reason.contains('$');
+        if !has_figures {
+            if let Some(seen) = self.skip_reasons.get_mut(reason) {
+                seen.count += 1;
+                return seen.limit;
+            }
+        }
+        let key = if has_figures {
+            reason_key(reason)
+        } else {
+            reason.to_string()
+        };
+        if let Some(seen) = self.skip_reasons.get_mut(&key) {
+            seen.count += 1;
+            return seen.limit;
+        }
+        let limit = budget_limit_in(reason);
+        let key = if self.skip_reasons.len() < MAX_REASONS {
+            key
+        } else {
+            OTHER.to_string()
+        };
+        let seen = self
+            .skip_reasons
+            .entry(key)
+            .or_insert(SkipCount { count: 0, limit });
+        seen.count += 1;
+        limit
+    }
+
     fn finish(&self) -> StrategyReport {
         let mut skip_reasons: Vec<ReasonCount> = self
             .skip_reasons
             .iter()
-            .map(|(reason, count)| ReasonCount {
+            .map(|(reason, seen)| ReasonCount {
                 reason: reason.clone(),
-                count: *count,
+                count: seen.count,
             })
             .collect();
         skip_reasons.sort_by(|a, b| b.count.cmp(&a.count).then(a.reason.cmp(&b.reason)));
@@ -751,7 +784,7 @@ pub(crate) mod tests {
         }
         let s = &agg.strategies[0];
         assert_eq!(s.skip_reasons.len(), MAX_REASONS + 1);
-        assert_eq!(s.skip_reasons[OTHER], 10);
+        assert_eq!(s.skip_reasons[OTHER].count, 10);
         assert_eq!(agg.baseline.by_grade.len(), MAX_GROUPS + 1);
     }
 
