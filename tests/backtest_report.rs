@@ -314,3 +314,71 @@ fn generate_writes_reproducible_jsonl_to_stdout() {
         assert!(value["listed_at"].is_string());
     }
 }
+
+/// A config file with only `[budget]` and `[[strategies]]`, as DESIGN.md allows.
+fn write_cli_config(dir: &Path) -> PathBuf {
+    std::fs::write(dir.join("grade-a.rhai"), GRADE_A).unwrap();
+    let path = dir.join("config.toml");
+    std::fs::write(
+        &path,
+        "state_dir = \"state\"\n\n[budget]\ndaily_limit = \"500.00\"\n\n[[strategies]]\nname = \"grade-a\"\nscript = \"grade-a.rhai\"\n",
+    )
+    .unwrap();
+    path
+}
+
+fn cli(config: &Path, args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_autoinvest"))
+        .arg("--config")
+        .arg(config)
+        .arg("backtest")
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn the_command_prints_the_summary_and_maps_errors_to_exit_codes() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_cli_config(dir.path());
+    let data = fixture("loanstats-small.csv");
+    let data = data.to_str().unwrap();
+    let out = dir.path().join("out");
+
+    let output = cli(
+        &config,
+        &["--data", data, "--report", out.to_str().unwrap()],
+    );
+    assert!(output.status.success(), "{output:?}");
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    assert!(
+        stdout.contains("6 rows replayed, 3 malformed rows skipped"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("grade-a"));
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(
+        stderr.contains("loanstats-small.csv:7: skipped"),
+        "{stderr}"
+    );
+    for file in ["report.json", "decisions.csv", "report.html"] {
+        assert!(out.join(file).is_file(), "{file} missing");
+    }
+    // A backtest never opens the store.
+    assert!(!dir.path().join("state").exists());
+
+    let strict = cli(&config, &["--data", data, "--strict"]);
+    assert_eq!(strict.status.code(), Some(2), "{strict:?}");
+    let stderr = String::from_utf8(strict.stderr).unwrap();
+    assert!(stderr.contains(&format!("{data}:7: ")), "{stderr}");
+
+    let unknown = cli(&config, &["--data", data, "--strategy", "nope"]);
+    assert_eq!(unknown.status.code(), Some(2));
+    let missing = cli(&config, &["--data", "/nonexistent/loans.csv"]);
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(String::from_utf8(missing.stderr)
+        .unwrap()
+        .contains("/nonexistent/loans.csv"));
+    let usage = cli(&config, &[]);
+    assert_eq!(usage.status.code(), Some(2), "--data is required");
+}

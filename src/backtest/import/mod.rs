@@ -68,20 +68,26 @@ impl Outcome {
     /// Classifies LendingClub's status words; `Class` (good/bad) is the fallback.
     pub fn classify(loan_status: Option<&str>, class: Option<&str>) -> Outcome {
         if let Some(status) = loan_status.map(str::trim).filter(|s| !s.is_empty()) {
-            let status = status.to_ascii_lowercase();
             // "Does not meet the credit policy. Status:Fully Paid" carries the real status last.
-            let status = status.rsplit("status:").next().unwrap_or(&status).trim();
-            return match status {
-                "fully paid" => Outcome::FullyPaid,
-                "charged off" | "default" => Outcome::ChargedOff,
-                "current" | "issued" => Outcome::Current,
-                s if s.starts_with("late") || s == "in grace period" => Outcome::Late,
-                _ => Outcome::Unknown,
+            let status = status.rsplit(':').next().unwrap_or(status).trim();
+            let is = |word: &str| status.eq_ignore_ascii_case(word);
+            return if is("fully paid") {
+                Outcome::FullyPaid
+            } else if is("charged off") || is("default") {
+                Outcome::ChargedOff
+            } else if is("current") || is("issued") {
+                Outcome::Current
+            } else if is("in grace period")
+                || status.get(..4).is_some_and(|p| p.eq_ignore_ascii_case("late"))
+            {
+                Outcome::Late
+            } else {
+                Outcome::Unknown
             };
         }
-        match class.map(|c| c.trim().to_ascii_lowercase()).as_deref() {
-            Some("good") => Outcome::FullyPaid,
-            Some("bad") => Outcome::ChargedOff,
+        match class.map(str::trim) {
+            Some(c) if c.eq_ignore_ascii_case("good") => Outcome::FullyPaid,
+            Some(c) if c.eq_ignore_ascii_case("bad") => Outcome::ChargedOff,
             _ => Outcome::Unknown,
         }
     }
