@@ -78,7 +78,9 @@ impl Outcome {
             } else if is("current") || is("issued") {
                 Outcome::Current
             } else if is("in grace period")
-                || status.get(..4).is_some_and(|p| p.eq_ignore_ascii_case("late"))
+                || status
+                    .get(..4)
+                    .is_some_and(|p| p.eq_ignore_ascii_case("late"))
             {
                 Outcome::Late
             } else {
