@@ -21,6 +21,7 @@
 //! - [`pacing`]: governor limiters per platform account, 429 back-off.
 //! - [`store`]: sled: intents, decisions, seen opportunities.
 //! - [`executor`]: claim → pace → place → record; reconciliation.
+//! - [`reload`]: hot reload of strategies and budgets (SIGHUP, file changes).
 //! - [`scheduler`]: one poll loop per platform account, shutdown.
 //! - [`platform`]: the `PlatformClient` trait, the shared HTTP layer, one module per platform.
 //! - [`sandbox`]: local emulators of the platforms.
@@ -45,6 +46,7 @@ pub mod order;
 pub mod pacing;
 pub mod platform;
 pub mod portfolio;
+pub mod reload;
 pub mod sandbox;
 pub mod scheduler;
 pub mod secret;

@@ -27,6 +27,7 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
 /// How `run` was asked to behave.
@@ -49,7 +50,8 @@ const KEEP_HISTORY: chrono::Duration = chrono::Duration::days(90);
 struct PlatformLoop {
     client: Arc<dyn PlatformClient>,
     executor: Executor,
-    engine: Arc<Engine>,
+    /// The current engine; hot reload publishes a new one between cycles.
+    engine: watch::Receiver<Arc<Engine>>,
     store: Arc<Store>,
     portfolio: Arc<Mutex<Portfolio>>,
     metrics: Arc<Metrics>,
@@ -84,6 +86,7 @@ pub async fn run(
         .map(|s| s.rules.name.as_str())
         .collect();
     metrics.init_labels(&platform_ids, &strategy_names);
+    let engine_updates = watch::Sender::new(engine.clone());
     let store_dir = app::store_dir(&config, dry_run);
     let store = Arc::new(Store::open(&store_dir)?);
     let portfolio = Arc::new(Mutex::new(app::portfolio_from_store(&store)?));
@@ -138,7 +141,7 @@ pub async fn run(
         let platform_loop = PlatformLoop {
             client,
             executor,
-            engine: engine.clone(),
+            engine: engine_updates.subscribe(),
             store: store.clone(),
             portfolio: portfolio.clone(),
             metrics: metrics.clone(),
@@ -155,6 +158,10 @@ pub async fn run(
         )));
     }
     let pruner = tokio::spawn(prune_periodically(store.clone(), shutdown.clone()));
+    let reloader = tokio::spawn(
+        crate::reload::Reloader::new(config.clone(), engine_updates, metrics.clone())
+            .run(shutdown.clone()),
+    );
     for task in tasks {
         task.await.context("a platform loop panicked")?;
     }
@@ -162,6 +169,7 @@ pub async fn run(
         shutdown.cancel();
     }
     pruner.abort();
+    reloader.abort();
     if let Some(server) = server {
         let _ = server.await;
     }
@@ -244,7 +252,8 @@ impl PlatformLoop {
             s.open_opportunities = opportunities.len();
         });
         self.refresh_cash().await;
-        if let Err(error) = self.decide(&opportunities) {
+        let engine = self.engine.borrow().clone();
+        if let Err(error) = self.decide(&engine, &opportunities) {
             tracing::error!(%platform, %error, "store failure; not placing orders");
             return;
         }
@@ -253,15 +262,11 @@ impl PlatformLoop {
                 .into_iter()
                 .map(|o| (o.id.clone(), o))
                 .collect();
-            if let Err(error) = self
-                .executor
-                .send_claimed(&self.engine, &open, shutdown)
-                .await
-            {
+            if let Err(error) = self.executor.send_claimed(&engine, &open, shutdown).await {
                 tracing::warn!(%platform, %error, "stopped sending orders this cycle");
             }
         }
-        self.publish_gauges();
+        self.publish_gauges(&engine);
     }
 
     fn count_poll(&self, outcome: &str) {
@@ -294,14 +299,18 @@ impl PlatformLoop {
     }
 
     /// Evaluates every open opportunity and durably claims the approved intents.
-    fn decide(&mut self, opportunities: &[Opportunity]) -> Result<(), crate::store::StoreError> {
+    fn decide(
+        &mut self,
+        engine: &Engine,
+        opportunities: &[Opportunity],
+    ) -> Result<(), crate::store::StoreError> {
         let now = Utc::now();
         let mut decisions: Vec<Decision> = Vec::new();
         let mut intents: Vec<OrderIntent> = Vec::new();
         {
             let mut portfolio = lock(&self.portfolio);
             for opp in opportunities {
-                let evaluation = self.engine.evaluate(opp, &mut portfolio, now);
+                let evaluation = engine.evaluate(opp, &mut portfolio, now);
                 decisions.extend(evaluation.decisions);
                 intents.extend(evaluation.intents);
             }
@@ -346,7 +355,7 @@ impl PlatformLoop {
         self.store.record_decision(&decision)
     }
 
-    fn publish_gauges(&self) {
+    fn publish_gauges(&self, engine: &Engine) {
         let unresolved = self.store.unresolved().map(|v| v.len()).unwrap_or(0);
         self.metrics.unresolved_intents.set(unresolved as i64);
         let platform = self.client.id().to_string();
@@ -354,7 +363,7 @@ impl PlatformLoop {
             .update(&platform, |s| s.unresolved_intents = unresolved);
         let portfolio = lock(&self.portfolio);
         let view = portfolio.view();
-        let budget = self.engine.budget();
+        let budget = engine.budget();
         let gauge = |scope: &str, value: Option<Decimal>| {
             if let Some(value) = value {
                 self.metrics

@@ -323,8 +323,11 @@ fn whole_loan_sniper_buys_small_good_whole_loans_entirely() {
         strategy.decide(&whole_loan(dec!(3000), "A", dec!(0.0699)), &p),
         Ok(skip(Some("rate 0.0699 is under 0.07")))
     );
-    // Fractional listings are ignored without a reason.
-    assert_eq!(strategy.decide(&fc_loan("L1"), &p), Ok(skip(None)));
+    // Fractional listings are left to the other strategies.
+    assert_eq!(
+        strategy.decide(&fc_loan("L1"), &p),
+        Ok(skip(Some("fractional listing")))
+    );
 
     let short_of_cash = Portfolio::new(Some(dec!(2999.99)));
     assert_eq!(
