@@ -29,10 +29,12 @@
 //! - [`status`]: per-platform live status shared with the HTTP endpoint.
 //! - [`status_report`]: `autoinvest status`, from the running daemon or the store.
 //! - [`http_server`]: `/metrics`, `/healthz`, `/status`.
+//! - [`backtest`]: replays historical listings through the engine; import, simulation, report.
 
 #![forbid(unsafe_code)]
 
 pub mod app;
+pub mod backtest;
 pub mod cli;
 pub mod config;
 pub mod decision;

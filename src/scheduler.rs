@@ -24,18 +24,21 @@ use chrono::Utc;
 use rust_decimal::prelude::ToPrimitive;
 use rust_decimal::Decimal;
 use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
 /// How `run` was asked to behave.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct RunOptions {
     /// Force dry-run whatever the config says.
     pub dry_run: bool,
     /// One poll cycle per platform, then exit.
     pub once: bool,
+    /// Append every polled opportunity to this JSONL file (backtest input).
+    pub record_opportunities: Option<PathBuf>,
 }
 
 /// How often the store is pruned of old decisions and finished intents.
@@ -56,6 +59,8 @@ struct PlatformLoop {
     /// Last verdict per (strategy, opportunity): a decision is recorded when it changes,
     /// not on every poll.
     last_verdicts: HashMap<(String, String), String>,
+    /// `--record-opportunities`: where polled opportunities are appended.
+    record_opportunities: Option<PathBuf>,
 }
 
 /// Runs the daemon until `shutdown` (or after one cycle with `once`).
@@ -142,6 +147,7 @@ pub async fn run(
             metrics: metrics.clone(),
             status: status.clone(),
             last_verdicts: HashMap::new(),
+            record_opportunities: options.record_opportunities.clone(),
         };
         let interval = config.poll_interval;
         let token = shutdown.clone();
@@ -231,6 +237,11 @@ impl PlatformLoop {
             }
         };
         self.count_poll("ok");
+        if let Some(path) = &self.record_opportunities {
+            if let Err(error) = crate::backtest::record::append(path, &opportunities, Utc::now()) {
+                tracing::warn!(%platform, path = %path.display(), %error, "cannot record opportunities");
+            }
+        }
         self.metrics
             .opportunities_seen_total
             .with_label_values(&[&platform])

@@ -18,6 +18,7 @@ async fn run_once(config_path: &std::path::Path, dry_run: bool) {
         RunOptions {
             dry_run,
             once: true,
+            ..RunOptions::default()
         },
         CancellationToken::new(),
     )
