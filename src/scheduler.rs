@@ -90,7 +90,10 @@ pub async fn run(
     let store_dir = app::store_dir(&config, dry_run);
     let store = Arc::new(Store::open(&store_dir)?);
     let portfolio = Arc::new(Mutex::new(app::portfolio_from_store(&store)?));
-    let status = StatusBoard::new(if dry_run { "dry-run" } else { "live" });
+    let status = StatusBoard::new(
+        if dry_run { "dry-run" } else { "live" },
+        config.unhealthy_after,
+    );
 
     let sandbox_handle = if config.sandbox.enabled {
         let options = SandboxOptions {
@@ -116,6 +119,7 @@ pub async fn run(
             listener,
             metrics.clone(),
             status.clone(),
+            Some(store.clone()),
             shutdown.child_token(),
         )));
     }

@@ -7,9 +7,6 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
-/// Consecutive failed polls after which `/healthz` reports the daemon unhealthy.
-pub const UNHEALTHY_AFTER_FAILURES: u32 = 3;
-
 /// One platform account's state.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct PlatformStatus {
@@ -52,6 +49,8 @@ pub struct StrategyStatus {
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Status {
     pub mode: String,
+    /// Consecutive failed polls after which a platform makes `/healthz` unhealthy.
+    pub unhealthy_after: u32,
     pub started_at: Option<DateTime<Utc>>,
     pub platforms: BTreeMap<String, PlatformStatus>,
     pub strategies: BTreeMap<String, StrategyStatus>,
@@ -64,9 +63,10 @@ pub struct Status {
 pub struct StatusBoard(Arc<Mutex<Status>>);
 
 impl StatusBoard {
-    pub fn new(mode: &str) -> Self {
+    pub fn new(mode: &str, unhealthy_after: u32) -> Self {
         StatusBoard(Arc::new(Mutex::new(Status {
             mode: mode.to_string(),
+            unhealthy_after,
             started_at: Some(Utc::now()),
             ..Status::default()
         })))
@@ -97,7 +97,7 @@ impl StatusBoard {
         self.with(|s| {
             s.platforms
                 .iter()
-                .filter(|(_, p)| p.consecutive_failures >= UNHEALTHY_AFTER_FAILURES)
+                .filter(|(_, p)| p.consecutive_failures >= s.unhealthy_after.max(1))
                 .map(|(id, _)| id.clone())
                 .collect()
         })
