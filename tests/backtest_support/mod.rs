@@ -54,6 +54,7 @@ pub fn config(dir: &Path, budget: BudgetSettings, specs: &[Spec<'_>]) -> Config 
         mode: Mode::DryRun,
         state_dir: dir.join("state"),
         poll_interval: Duration::from_secs(5),
+        unhealthy_after: 3,
         http_listen: None,
         log_format: LogFormat::Text,
         sandbox: SandboxSettings {
