@@ -327,6 +327,20 @@ impl PlatformLoop {
         for decision in decisions {
             self.record_if_changed(decision)?;
         }
+        let platform = self.client.id().as_str();
+        let mut new = 0;
+        for opp in opportunities {
+            if self.store.mark_seen(platform, &opp.id, now)? {
+                new += 1;
+            }
+        }
+        tracing::info!(
+            platform,
+            open = opportunities.len(),
+            new,
+            buys = intents.len(),
+            "poll evaluated"
+        );
         let open: std::collections::HashSet<&str> =
             opportunities.iter().map(|o| o.id.as_str()).collect();
         self.last_verdicts
