@@ -172,8 +172,12 @@ pub async fn run(
     if options.once {
         shutdown.cancel();
     }
+    // Background tasks hold the store: wait until they are gone, so the database is
+    // closed (and its lock released) when `run` returns.
     pruner.abort();
     reloader.abort();
+    let _ = pruner.await;
+    let _ = reloader.await;
     if let Some(server) = server {
         let _ = server.await;
     }
