@@ -1147,3 +1147,150 @@ fn an_invalid_base_url_is_refused_at_construction() {
         );
     }
 }
+
+// ---------------------------------------------------------------- sizing
+
+/// Offerings the client mapped from the seed's offering, sized through the one
+/// sizing path: whole shares, the increment, null limits, fractional-cent prices.
+#[test]
+fn sizing_table_for_offerings_in_whole_shares() {
+    use autoinvest::portfolio::Portfolio;
+    use autoinvest::sizing::{size, BudgetRules, PlatformRules, Rules, StrategyRules};
+
+    // (unit_price, min, max, increment, requested) → Ok((amount, shares)) or Err(rule)
+    type Case = (
+        &'static str,
+        Value,
+        Value,
+        Value,
+        Decimal,
+        Result<(Decimal, u64), &'static str>,
+    );
+    let null = Value::Null;
+    let cases: Vec<Case> = vec![
+        (
+            "12.50",
+            json!("100.00"),
+            json!("5000.00"),
+            json!("25.00"),
+            dec!(130),
+            Ok((dec!(125.00), 10)),
+        ),
+        (
+            "12.50",
+            null.clone(),
+            null.clone(),
+            null.clone(),
+            dec!(130),
+            Ok((dec!(125.00), 10)),
+        ),
+        (
+            "12.50",
+            json!("100.00"),
+            null.clone(),
+            null.clone(),
+            dec!(99.99),
+            Err("minimum"),
+        ),
+        (
+            "0.50",
+            null.clone(),
+            json!("1000.00"),
+            null.clone(),
+            dec!(2500),
+            Ok((dec!(1000.00), 2000)),
+        ),
+        (
+            "12.75",
+            null.clone(),
+            null.clone(),
+            null.clone(),
+            dec!(100),
+            Ok((dec!(89.25), 7)),
+        ),
+        // 7 shares make 89.25, not a multiple of $25: refused, never rounded up.
+        (
+            "12.75",
+            null.clone(),
+            null.clone(),
+            json!("25.00"),
+            dec!(100),
+            Err("increment"),
+        ),
+        (
+            "12.75",
+            null.clone(),
+            null.clone(),
+            json!("25.50"),
+            dec!(100),
+            Ok((dec!(76.50), 6)),
+        ),
+        (
+            "1000.00",
+            null.clone(),
+            null.clone(),
+            null.clone(),
+            dec!(999.99),
+            Err("minimum"),
+        ),
+        (
+            "3.333",
+            null.clone(),
+            null.clone(),
+            null.clone(),
+            dec!(100),
+            Ok((dec!(99.990), 30)),
+        ),
+        (
+            "0.333",
+            null.clone(),
+            null.clone(),
+            null.clone(),
+            dec!(1),
+            Err("increment"),
+        ),
+        (
+            "10.00",
+            json!("50.00"),
+            json!("50.00"),
+            null.clone(),
+            dec!(1000),
+            Ok((dec!(50.00), 5)),
+        ),
+    ];
+    let budget = BudgetRules::default();
+    let platform = PlatformRules::default();
+    let strategy = StrategyRules {
+        name: "reg-cf".into(),
+        ..StrategyRules::default()
+    };
+    let rules = Rules {
+        budget: &budget,
+        platform: &platform,
+        strategy: &strategy,
+    };
+    let portfolio = Portfolio::new(None);
+    for (price, min, max, increment, requested, expected) in cases {
+        let json = offering(
+            1,
+            json!({"unit_price": price, "min_investment_amount": min,
+                   "max_investment_amount": max, "investment_increment_amount": increment}),
+        );
+        let opportunity = serde_json::from_value::<Offering>(json)
+            .unwrap()
+            .to_opportunity(&PlatformId::new("ip"))
+            .unwrap();
+        let sized = size(requested, &opportunity, rules, portfolio.view())
+            .map(|s| (s.amount, s.shares.unwrap()))
+            .map_err(|refusal| refusal.rule);
+        assert_eq!(sized, expected, "price {price}, asked {requested}");
+        if let Ok((amount, shares)) = sized {
+            let unit = opportunity.unit_price.unwrap();
+            assert_eq!(
+                amount,
+                Decimal::from(shares) * unit,
+                "amount = shares × unit price"
+            );
+        }
+    }
+}
