@@ -204,7 +204,7 @@ fn check_invariants(config: &Path, port: u16) {
             let order_id = intent["state"]["order_id"].as_str().unwrap();
             let investment = investments
                 .iter()
-                .find(|i| i["id"].to_string() == order_id)
+                .find(|i| i["id"].as_u64().map(|id| id.to_string()).as_deref() == Some(order_id))
                 .unwrap_or_else(|| panic!("no investment {order_id} for {intent}"));
             // The intent's whole shares are what the platform holds.
             assert_eq!(investment["quantity"], intent["shares"], "{intent}");
