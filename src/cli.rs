@@ -1,7 +1,8 @@
 //! Command-line interface (the contract in DESIGN.md "CLI") and the commands that
-//! are not the daemon itself: `check`, `orders`, `strategy eval`, `sandbox`.
+//! are not the daemon itself: `check`, `orders`, `strategy eval`, `sandbox`, `backtest`.
 
 use crate::app;
+use crate::backtest::{self, generate, import::Format, report::summary, BacktestOptions};
 use crate::config::Config;
 use crate::opportunity::Opportunity;
 use crate::portfolio::Portfolio;
@@ -13,6 +14,8 @@ use crate::strategy::{Strategy, StrategyAnswer};
 use crate::telemetry::{self, LogFormat};
 use anyhow::Context;
 use clap::{Parser, Subcommand};
+use rust_decimal::Decimal;
+use std::io::Write;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -45,6 +48,9 @@ pub enum Command {
         /// One poll cycle per platform, then exit.
         #[arg(long)]
         once: bool,
+        /// Append every polled opportunity to this JSONL file (input for `backtest`).
+        #[arg(long, value_name = "FILE")]
+        record_opportunities: Option<PathBuf>,
     },
     /// Validate the config and compile the strategies; no network.
     Check,
@@ -56,9 +62,16 @@ pub enum Command {
         #[arg(long)]
         dry_run: bool,
     },
+    /// Show the running daemon's status (or, when none answers, what the store holds).
+    Status {
+        #[arg(long)]
+        json: bool,
+    },
     /// Strategy tools.
     #[command(subcommand)]
     Strategy(StrategyCommand),
+    /// Replay historical listings through the strategies (no store, no network).
+    Backtest(BacktestArgs),
     /// Run the platform emulators alone.
     Sandbox {
         #[arg(long, default_value = "127.0.0.1:8700")]
@@ -67,6 +80,38 @@ pub enum Command {
         #[arg(long, default_value_t = 42)]
         seed: u64,
     },
+}
+
+#[derive(Debug, clap::Args)]
+pub struct BacktestArgs {
+    /// Historical listings: JSONL of opportunities, or LendingClub CSV.
+    #[arg(long, value_name = "FILE", required_unless_present = "generate")]
+    pub data: Option<PathBuf>,
+    /// Input format; `auto` detects it from the file name, then its first bytes.
+    #[arg(long, value_enum, default_value_t = Format::Auto)]
+    pub format: Format,
+    /// Run only this configured strategy (repeatable; also runs a disabled one).
+    #[arg(long = "strategy", value_name = "NAME")]
+    pub strategies: Vec<String>,
+    /// Cash each platform account starts with, in dollars (default: unlimited).
+    #[arg(long, value_name = "USD", value_parser = parse_dollars)]
+    pub start_cash: Option<Decimal>,
+    /// Write report.json, decisions.csv and report.html into this directory.
+    #[arg(long, value_name = "DIR")]
+    pub report: Option<PathBuf>,
+    /// Stop at the first malformed row (exit 2) instead of skipping it.
+    #[arg(long)]
+    pub strict: bool,
+    /// Instead: write N synthetic LendingClub-like opportunities as JSONL to stdout.
+    #[arg(long, value_name = "N", conflicts_with_all = ["data", "report", "strict", "strategies", "start_cash"])]
+    pub generate: Option<u64>,
+    /// Seed for --generate (same seed, same rows).
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+}
+
+fn parse_dollars(text: &str) -> Result<Decimal, String> {
+    crate::money::parse_usd(text).map_err(|e| e.to_string())
 }
 
 #[derive(Debug, Subcommand)]
@@ -112,10 +157,19 @@ impl<E: Into<anyhow::Error>> From<E> for Failure {
 /// Runs the parsed command.
 pub fn execute(cli: Cli) -> Result<ExitCode, Failure> {
     match cli.command {
-        Command::Run { dry_run, once } => {
+        Command::Run {
+            dry_run,
+            once,
+            record_opportunities,
+        } => {
             let config = load_valid(&cli.config)?;
             telemetry::init_tracing(cli.log_format.unwrap_or(config.log_format));
-            runtime()?.block_on(run_daemon(config, RunOptions { dry_run, once }))?;
+            let options = RunOptions {
+                dry_run,
+                once,
+                record_opportunities,
+            };
+            runtime()?.block_on(run_daemon(config, options))?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Check => {
@@ -133,6 +187,11 @@ pub fn execute(cli: Cli) -> Result<ExitCode, Failure> {
             show_orders(&app::store_dir(&config, dry_run), json)?;
             Ok(ExitCode::SUCCESS)
         }
+        Command::Status { json } => {
+            let config = Config::load(&cli.config).map_err(Failure::invalid)?;
+            runtime()?.block_on(crate::status_report::print(&config, json))?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Strategy(StrategyCommand::Eval {
             script,
             opportunity,
@@ -140,12 +199,58 @@ pub fn execute(cli: Cli) -> Result<ExitCode, Failure> {
             eval_strategy(&script, &opportunity)?;
             Ok(ExitCode::SUCCESS)
         }
+        Command::Backtest(args) => run_backtest(&cli.config, args),
         Command::Sandbox { listen, seed } => {
             telemetry::init_tracing(cli.log_format.unwrap_or_default());
             runtime()?.block_on(run_sandbox(listen, seed))?;
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// `backtest`: replays a file (summary on stdout, files with `--report`), or with
+/// `--generate` writes synthetic input to stdout. No store, no network.
+fn run_backtest(config_path: &Path, args: BacktestArgs) -> Result<ExitCode, Failure> {
+    if let Some(count) = args.generate {
+        let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+        generate::generate(count, args.seed, &mut out).context("writing generated rows")?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let Some(data) = args.data else {
+        return Err(Failure::invalid(anyhow::anyhow!(
+            "backtest needs --data FILE"
+        )));
+    };
+    let config = Config::load(config_path).map_err(Failure::invalid)?;
+    let options = BacktestOptions {
+        data,
+        format: args.format,
+        strategies: args.strategies,
+        start_cash: args.start_cash,
+        report_dir: args.report,
+        strict: args.strict,
+        progress: true,
+    };
+    let report = backtest::run(&config, &options, &mut std::io::stderr()).map_err(|error| {
+        if error.is_invalid_input() {
+            Failure::invalid(error)
+        } else {
+            Failure::from(error)
+        }
+    })?;
+    let mut out = std::io::stdout().lock();
+    out.write_all(summary::render(&report).as_bytes())?;
+    if let Some(dir) = &options.report_dir {
+        let files: Vec<String> = ["report.json", "decisions.csv", "report.html"]
+            .iter()
+            .map(|f| dir.join(f).display().to_string())
+            .collect();
+        writeln!(out, "\nReport: {}", files.join(", "))?;
+    }
+    for warning in &report.warnings {
+        eprintln!("warning: {warning}");
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn runtime() -> std::io::Result<tokio::runtime::Runtime> {

@@ -202,6 +202,9 @@ pub struct Config {
     /// Resolved against the config file's directory.
     pub state_dir: PathBuf,
     pub poll_interval: Duration,
+    /// Key `unhealthy_after`: consecutive failed polls of one platform account after
+    /// which `/healthz` reports unhealthy (default 3).
+    pub unhealthy_after: u32,
     /// `None` when disabled with `http_listen = ""`.
     pub http_listen: Option<SocketAddr>,
     pub log_format: LogFormat,

@@ -77,6 +77,13 @@ impl Engine {
         &self.budget
     }
 
+    /// A platform account's own limits (none configured: no limits).
+    pub fn platform_rules(&self, platform: &PlatformId) -> &PlatformRules {
+        self.platforms
+            .get(platform)
+            .unwrap_or(&self.unlisted_platform)
+    }
+
     fn rules<'a>(&'a self, slot: &'a StrategySlot, platform: &PlatformId) -> Rules<'a> {
         Rules {
             budget: &self.budget,

@@ -2,6 +2,7 @@
 //! `/status` (JSON), served on `http_listen`.
 
 use crate::status::StatusBoard;
+use crate::store::Store;
 use crate::telemetry::Metrics;
 use axum::extract::State;
 use axum::http::{header, StatusCode};
@@ -15,15 +16,21 @@ use tokio_util::sync::CancellationToken;
 struct AppState {
     metrics: Arc<Metrics>,
     status: StatusBoard,
+    /// Checked by `/healthz`: unhealthy when it no longer takes durable writes.
+    store: Option<Arc<Store>>,
 }
 
 /// The router (exposed for tests).
-pub fn router(metrics: Arc<Metrics>, status: StatusBoard) -> Router {
+pub fn router(metrics: Arc<Metrics>, status: StatusBoard, store: Option<Arc<Store>>) -> Router {
     Router::new()
         .route("/metrics", get(metrics_text))
         .route("/healthz", get(healthz))
         .route("/status", get(status_json))
-        .with_state(AppState { metrics, status })
+        .with_state(AppState {
+            metrics,
+            status,
+            store,
+        })
 }
 
 async fn metrics_text(State(state): State<AppState>) -> impl IntoResponse {
@@ -34,19 +41,32 @@ async fn metrics_text(State(state): State<AppState>) -> impl IntoResponse {
 }
 
 async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
+    let mut problems = Vec::new();
     let failing = state.status.failing();
-    if failing.is_empty() {
+    if !failing.is_empty() {
+        problems.push(format!("polls failing on {}", failing.join(", ")));
+    }
+    if let Some(store) = state.store {
+        // A flush is blocking I/O: keep it off the async workers.
+        let written = tokio::task::spawn_blocking(move || store.check_writable()).await;
+        match written {
+            Ok(Ok(())) => {}
+            Ok(Err(error)) => problems.push(format!("store not writable: {error}")),
+            Err(error) => problems.push(format!("store check failed: {error}")),
+        }
+    }
+    if problems.is_empty() {
         (StatusCode::OK, "ok\n".to_string())
     } else {
         (
             StatusCode::SERVICE_UNAVAILABLE,
-            format!("unhealthy: polls failing on {}\n", failing.join(", ")),
+            format!("unhealthy: {}\n", problems.join("; ")),
         )
     }
 }
 
 async fn status_json(State(state): State<AppState>) -> impl IntoResponse {
-    Json(serde_json::json!({ "platforms": state.status.snapshot() }))
+    Json(state.status.snapshot())
 }
 
 /// Serves until `shutdown` is cancelled.
@@ -54,9 +74,10 @@ pub async fn serve(
     listener: tokio::net::TcpListener,
     metrics: Arc<Metrics>,
     status: StatusBoard,
+    store: Option<Arc<Store>>,
     shutdown: CancellationToken,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(metrics, status))
+    axum::serve(listener, router(metrics, status, store))
         .with_graceful_shutdown(shutdown.cancelled_owned())
         .await
 }

@@ -21,16 +21,20 @@
 //! - [`pacing`]: governor limiters per platform account, 429 back-off.
 //! - [`store`]: sled: intents, decisions, seen opportunities.
 //! - [`executor`]: claim → pace → place → record; reconciliation.
+//! - [`reload`]: hot reload of strategies and budgets (SIGHUP, file changes).
 //! - [`scheduler`]: one poll loop per platform account, shutdown.
 //! - [`platform`]: the `PlatformClient` trait, the shared HTTP layer, one module per platform.
 //! - [`sandbox`]: local emulators of the platforms.
 //! - [`telemetry`]: Prometheus metrics and tracing setup.
 //! - [`status`]: per-platform live status shared with the HTTP endpoint.
+//! - [`status_report`]: `autoinvest status`, from the running daemon or the store.
 //! - [`http_server`]: `/metrics`, `/healthz`, `/status`.
+//! - [`backtest`]: replays historical listings through the engine; import, simulation, report.
 
 #![forbid(unsafe_code)]
 
 pub mod app;
+pub mod backtest;
 pub mod cli;
 pub mod config;
 pub mod decision;
@@ -43,11 +47,13 @@ pub mod order;
 pub mod pacing;
 pub mod platform;
 pub mod portfolio;
+pub mod reload;
 pub mod sandbox;
 pub mod scheduler;
 pub mod secret;
 pub mod sizing;
 pub mod status;
+pub mod status_report;
 pub mod store;
 pub mod strategy;
 pub mod telemetry;

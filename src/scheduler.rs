@@ -12,7 +12,7 @@ use crate::decision::Decision;
 use crate::engine::Engine;
 use crate::executor::{lock, Executor};
 use crate::opportunity::{Opportunity, PlatformKind};
-use crate::order::OrderIntent;
+use crate::order::{OrderIntent, OrderState};
 use crate::platform::PlatformClient;
 use crate::portfolio::Portfolio;
 use crate::sandbox::{self, SandboxOptions};
@@ -23,18 +23,22 @@ use anyhow::Context;
 use chrono::Utc;
 use rust_decimal::prelude::ToPrimitive;
 use rust_decimal::Decimal;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
 /// How `run` was asked to behave.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct RunOptions {
     /// Force dry-run whatever the config says.
     pub dry_run: bool,
     /// One poll cycle per platform, then exit.
     pub once: bool,
+    /// Append every polled opportunity to this JSONL file (backtest input).
+    pub record_opportunities: Option<PathBuf>,
 }
 
 /// How often the store is pruned of old decisions and finished intents.
@@ -46,7 +50,8 @@ const KEEP_HISTORY: chrono::Duration = chrono::Duration::days(90);
 struct PlatformLoop {
     client: Arc<dyn PlatformClient>,
     executor: Executor,
-    engine: Arc<Engine>,
+    /// The current engine; hot reload publishes a new one between cycles.
+    engine: watch::Receiver<Arc<Engine>>,
     store: Arc<Store>,
     portfolio: Arc<Mutex<Portfolio>>,
     metrics: Arc<Metrics>,
@@ -54,6 +59,8 @@ struct PlatformLoop {
     /// Last verdict per (strategy, opportunity): a decision is recorded when it changes,
     /// not on every poll.
     last_verdicts: HashMap<(String, String), String>,
+    /// `--record-opportunities`: where polled opportunities are appended.
+    record_opportunities: Option<PathBuf>,
 }
 
 /// Runs the daemon until `shutdown` (or after one cycle with `once`).
@@ -79,10 +86,14 @@ pub async fn run(
         .map(|s| s.rules.name.as_str())
         .collect();
     metrics.init_labels(&platform_ids, &strategy_names);
+    let engine_updates = watch::Sender::new(engine.clone());
     let store_dir = app::store_dir(&config, dry_run);
     let store = Arc::new(Store::open(&store_dir)?);
     let portfolio = Arc::new(Mutex::new(app::portfolio_from_store(&store)?));
-    let status = StatusBoard::default();
+    let status = StatusBoard::new(
+        if dry_run { "dry-run" } else { "live" },
+        config.unhealthy_after,
+    );
 
     let sandbox_handle = if config.sandbox.enabled {
         let options = SandboxOptions {
@@ -108,6 +119,7 @@ pub async fn run(
             listener,
             metrics.clone(),
             status.clone(),
+            Some(store.clone()),
             shutdown.child_token(),
         )));
     }
@@ -133,12 +145,13 @@ pub async fn run(
         let platform_loop = PlatformLoop {
             client,
             executor,
-            engine: engine.clone(),
+            engine: engine_updates.subscribe(),
             store: store.clone(),
             portfolio: portfolio.clone(),
             metrics: metrics.clone(),
             status: status.clone(),
             last_verdicts: HashMap::new(),
+            record_opportunities: options.record_opportunities.clone(),
         };
         let interval = config.poll_interval;
         let token = shutdown.clone();
@@ -149,6 +162,10 @@ pub async fn run(
         )));
     }
     let pruner = tokio::spawn(prune_periodically(store.clone(), shutdown.clone()));
+    let reloader = tokio::spawn(
+        crate::reload::Reloader::new(config.clone(), engine_updates, metrics.clone())
+            .run(shutdown.clone()),
+    );
     for task in tasks {
         task.await.context("a platform loop panicked")?;
     }
@@ -156,6 +173,7 @@ pub async fn run(
         shutdown.cancel();
     }
     pruner.abort();
+    reloader.abort();
     if let Some(server) = server {
         let _ = server.await;
     }
@@ -223,6 +241,11 @@ impl PlatformLoop {
             }
         };
         self.count_poll("ok");
+        if let Some(path) = &self.record_opportunities {
+            if let Err(error) = crate::backtest::record::append(path, &opportunities, Utc::now()) {
+                tracing::warn!(%platform, path = %path.display(), %error, "cannot record opportunities");
+            }
+        }
         self.metrics
             .opportunities_seen_total
             .with_label_values(&[&platform])
@@ -233,7 +256,8 @@ impl PlatformLoop {
             s.open_opportunities = opportunities.len();
         });
         self.refresh_cash().await;
-        if let Err(error) = self.decide(&opportunities) {
+        let engine = self.engine.borrow().clone();
+        if let Err(error) = self.decide(&engine, &opportunities) {
             tracing::error!(%platform, %error, "store failure; not placing orders");
             return;
         }
@@ -242,15 +266,11 @@ impl PlatformLoop {
                 .into_iter()
                 .map(|o| (o.id.clone(), o))
                 .collect();
-            if let Err(error) = self
-                .executor
-                .send_claimed(&self.engine, &open, shutdown)
-                .await
-            {
+            if let Err(error) = self.executor.send_claimed(&engine, &open, shutdown).await {
                 tracing::warn!(%platform, %error, "stopped sending orders this cycle");
             }
         }
-        self.publish_gauges();
+        self.publish_gauges(&engine);
     }
 
     fn count_poll(&self, outcome: &str) {
@@ -283,14 +303,18 @@ impl PlatformLoop {
     }
 
     /// Evaluates every open opportunity and durably claims the approved intents.
-    fn decide(&mut self, opportunities: &[Opportunity]) -> Result<(), crate::store::StoreError> {
+    fn decide(
+        &mut self,
+        engine: &Engine,
+        opportunities: &[Opportunity],
+    ) -> Result<(), crate::store::StoreError> {
         let now = Utc::now();
         let mut decisions: Vec<Decision> = Vec::new();
         let mut intents: Vec<OrderIntent> = Vec::new();
         {
             let mut portfolio = lock(&self.portfolio);
             for opp in opportunities {
-                let evaluation = self.engine.evaluate(opp, &mut portfolio, now);
+                let evaluation = engine.evaluate(opp, &mut portfolio, now);
                 decisions.extend(evaluation.decisions);
                 intents.extend(evaluation.intents);
             }
@@ -303,6 +327,20 @@ impl PlatformLoop {
         for decision in decisions {
             self.record_if_changed(decision)?;
         }
+        let platform = self.client.id().as_str();
+        let mut new = 0;
+        for opp in opportunities {
+            if self.store.mark_seen(platform, &opp.id, now)? {
+                new += 1;
+            }
+        }
+        tracing::info!(
+            platform,
+            open = opportunities.len(),
+            new,
+            buys = intents.len(),
+            "poll evaluated"
+        );
         let open: std::collections::HashSet<&str> =
             opportunities.iter().map(|o| o.id.as_str()).collect();
         self.last_verdicts
@@ -321,6 +359,15 @@ impl PlatformLoop {
             .decisions_total
             .with_label_values(&[&decision.strategy, decision.verdict.label()])
             .inc();
+        self.status.update_strategy(&decision.strategy, |s| {
+            *s.decisions
+                .entry(decision.verdict.label().to_string())
+                .or_default() += 1;
+            if let crate::decision::Verdict::Error { message } = &decision.verdict {
+                s.last_error = Some(message.clone());
+                s.last_error_at = Some(decision.at);
+            }
+        });
         match &decision.verdict {
             crate::decision::Verdict::Buy { amount, reason, .. } => {
                 tracing::info!(platform = %decision.platform, strategy = %decision.strategy, opportunity = %decision.opportunity_id, %amount, %reason, "decision: buy")
@@ -335,31 +382,81 @@ impl PlatformLoop {
         self.store.record_decision(&decision)
     }
 
-    fn publish_gauges(&self) {
-        let unresolved = self.store.unresolved().map(|v| v.len()).unwrap_or(0);
-        self.metrics.unresolved_intents.set(unresolved as i64);
-        let platform = self.client.id().to_string();
-        self.status
-            .update(&platform, |s| s.unresolved_intents = unresolved);
+    /// Updates the gauges and the status board after a cycle.
+    fn publish_gauges(&self, engine: &Engine) {
+        let platform = self.client.id().as_str().to_string();
+        let intents = self.store.intents().unwrap_or_default();
+        let unresolved_total = intents.iter().filter(|i| !i.state.is_final()).count();
+        self.metrics.unresolved_intents.set(unresolved_total as i64);
+        let today = Utc::now().date_naive();
+        let mine: Vec<&OrderIntent> = intents
+            .iter()
+            .filter(|i| i.platform.as_str() == platform)
+            .collect();
+        let unresolved = mine.iter().filter(|i| !i.state.is_final()).count();
+        let today_orders: Vec<&&OrderIntent> = mine
+            .iter()
+            .filter(|i| {
+                i.created_at.date_naive() == today && matches!(i.state, OrderState::Placed { .. })
+            })
+            .collect();
+        let amount_today: Decimal = today_orders
+            .iter()
+            .map(|i| match &i.state {
+                OrderState::Placed { amount, .. } => *amount,
+                _ => Decimal::ZERO,
+            })
+            .sum();
+        let pacing = self
+            .client
+            .pacer()
+            .map(|p| (p.hold_remaining(), p.consecutive_rate_limits()));
+
         let portfolio = lock(&self.portfolio);
         let view = portfolio.view();
-        let budget = self.engine.budget();
-        let gauge = |scope: &str, value: Option<Decimal>| {
+        let budget = engine.budget();
+        let left =
+            |limit: Option<Decimal>, used: Decimal| limit.map(|l| (l - used).max(Decimal::ZERO));
+        let mut global = BTreeMap::new();
+        global.insert("daily", left(budget.daily_limit, view.invested_today()));
+        global.insert("total", left(budget.total_limit, view.invested_total()));
+        let rules = engine.platform_rules(self.client.id());
+        let mut own = BTreeMap::new();
+        own.insert(
+            "daily",
+            left(rules.daily_limit, view.platform_today(&platform)),
+        );
+        own.insert(
+            "total",
+            left(rules.total_limit, view.exposure_by_platform(&platform)),
+        );
+        drop(portfolio);
+
+        for (scope, value) in &global {
             if let Some(value) = value {
                 self.metrics
                     .budget_remaining_usd
                     .with_label_values(&[scope])
-                    .set(value.max(Decimal::ZERO).to_f64().unwrap_or(0.0));
+                    .set(value.to_f64().unwrap_or(0.0));
+                self.status.set_budget_remaining(scope, *value);
             }
-        };
-        gauge(
-            "daily",
-            budget.daily_limit.map(|l| l - view.invested_today()),
-        );
-        gauge(
-            "total",
-            budget.total_limit.map(|l| l - view.invested_total()),
-        );
+        }
+        self.status.update(&platform, |s| {
+            s.unresolved_intents = unresolved;
+            s.orders_today = today_orders.len();
+            s.amount_today = amount_today;
+            s.budget_remaining = own
+                .iter()
+                .filter_map(|(scope, value)| value.map(|v| (scope.to_string(), v)))
+                .collect();
+            if let Some((held, consecutive)) = pacing {
+                if consecutive > s.pacing.consecutive_rate_limits {
+                    s.pacing.last_rate_limited = Some(Utc::now());
+                }
+                s.pacing.held_for_ms = held.as_millis() as u64;
+                s.pacing.consecutive_rate_limits = consecutive;
+            }
+        });
     }
 }
 

@@ -11,7 +11,7 @@
 //! - `decisions`: key = big-endian `u64` from `generate_id` (iteration order = insertion
 //!   order), value = JSON [`Decision`];
 //! - `seen`: key = `platform \0 opportunity_id`, value = JSON first-seen timestamp;
-//! - `meta`: `schema_version`.
+//! - `meta`: `schema_version`, `health_check` (last `/healthz` write).
 //!
 //! sled flushes in the background every 500 ms; only intents are flushed explicitly,
 //! because only they guard money. sled does not reclaim space under insert/delete churn
@@ -314,6 +314,16 @@ impl Store {
     /// Bytes the database occupies on disk.
     pub fn size_on_disk(&self) -> Result<u64, StoreError> {
         self.db.size_on_disk().map_err(|e| self.io(e))
+    }
+
+    /// Proves the database still takes durable writes (for `/healthz`): writes the
+    /// current time under `meta/health_check` and flushes.
+    pub fn check_writable(&self) -> Result<(), StoreError> {
+        let meta = self.db.open_tree("meta").map_err(|e| self.io(e))?;
+        let now = chrono::Utc::now().to_rfc3339();
+        meta.insert("health_check", now.as_bytes())
+            .map_err(|e| self.io(e))?;
+        self.flush()
     }
 
     /// Writes every pending change to disk and waits for it.

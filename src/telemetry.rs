@@ -40,6 +40,7 @@ pub struct Metrics {
     pub budget_remaining_usd: prometheus::GaugeVec,
     pub unresolved_intents: IntGauge,
     pub parse_errors_total: IntCounterVec,
+    pub reloads_total: IntCounterVec,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -180,6 +181,12 @@ impl Metrics {
                 "Platform responses or entries that could not be parsed",
                 &["platform"],
             ),
+            reloads_total: counter(
+                r,
+                "autoinvest_reloads_total",
+                "Hot reloads of strategies and budgets by outcome (ok, error)",
+                &["outcome"],
+            ),
             registry,
         })
     }
@@ -209,6 +216,9 @@ impl Metrics {
                     .with_label_values(&[strategy, decision]);
             }
             self.strategy_errors_total.with_label_values(&[strategy]);
+        }
+        for outcome in ["ok", "error"] {
+            self.reloads_total.with_label_values(&[outcome]);
         }
         for scope in ["daily", "total"] {
             self.budget_remaining_usd.with_label_values(&[scope]);

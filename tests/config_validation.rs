@@ -614,6 +614,7 @@ fn defaults_fill_in_what_is_left_out_and_http_listen_can_be_disabled() {
     assert_eq!(config.mode, Mode::Live);
     assert_eq!(config.http_listen, Some(addr("127.0.0.1:9464")));
     assert_eq!(config.poll_interval, Duration::from_secs(5));
+    assert_eq!(config.unhealthy_after, 3);
     assert!(config.strategies.is_empty() && config.platforms.is_empty());
 
     let text = r#"
@@ -621,8 +622,12 @@ mode = "dry-run"
 http_listen = ""
 log_format = "json"
 poll_interval = "1m 30s"
+unhealthy_after = 10
 "#;
     let config = Config::from_toml_str(text, &path).unwrap();
+    assert_eq!(config.unhealthy_after, 10);
+    let errors = errors_of("unhealthy_after = 0", &path);
+    assert_eq!(keys(&errors), ["unhealthy_after"]);
     assert_eq!(config.mode, Mode::DryRun);
     assert_eq!(config.http_listen, None);
     assert_eq!(config.log_format, LogFormat::Json);

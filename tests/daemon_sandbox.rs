@@ -18,6 +18,7 @@ async fn run_once(config_path: &std::path::Path, dry_run: bool) {
         RunOptions {
             dry_run,
             once: true,
+            ..RunOptions::default()
         },
         CancellationToken::new(),
     )
@@ -162,5 +163,103 @@ async fn bad_platform_responses_never_place_an_order() {
         .as_array()
         .unwrap()
         .is_empty());
+    shutdown.cancel();
+}
+
+/// Polls `url` until `ready` accepts the JSON it serves (or 20 s pass).
+async fn wait_for(url: &str, ready: impl Fn(&serde_json::Value) -> bool) -> serde_json::Value {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        if let Ok(response) = reqwest::get(url).await {
+            if let Ok(body) = response.json::<serde_json::Value>().await {
+                if ready(&body) {
+                    return body;
+                }
+                if std::time::Instant::now() > deadline {
+                    panic!("{url} never got ready: {body}");
+                }
+            }
+        }
+        assert!(std::time::Instant::now() < deadline, "{url} never answered");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test]
+async fn status_shows_orders_budgets_and_a_failing_platform() {
+    set_test_credentials();
+    let shutdown = CancellationToken::new();
+    let sandbox = start_sandbox(&shutdown).await;
+    let dir = tempfile::tempdir().unwrap();
+    let config_path = write_config(dir.path(), &sandbox.fundingcircle_url(), BUY_FRACTIONAL, "");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let text = std::fs::read_to_string(&config_path).unwrap().replace(
+        "http_listen = \"\"",
+        &format!("http_listen = \"127.0.0.1:{port}\""),
+    );
+    std::fs::write(&config_path, text).unwrap();
+    let config = load(&config_path);
+    let daemon_stop = CancellationToken::new();
+    let daemon = tokio::spawn(scheduler::run(
+        config,
+        RunOptions::default(),
+        daemon_stop.clone(),
+    ));
+
+    let status_url = format!("http://127.0.0.1:{port}/status");
+    let status = wait_for(&status_url, |s| {
+        s["platforms"]["fc"]["orders_today"].as_u64().unwrap_or(0) > 0
+    })
+    .await;
+    let ledger_now = ledger(sandbox.addr).await;
+    let placed = ledger_now["orders"].as_array().unwrap().len() as u64;
+    let fc = &status["platforms"]["fc"];
+    assert_eq!(status["mode"], "live");
+    assert_eq!(fc["orders_today"].as_u64().unwrap(), placed);
+    let amount: rust_decimal::Decimal = fc["amount_today"].as_str().unwrap().parse().unwrap();
+    assert_eq!(amount, rust_decimal::Decimal::from(25 * placed));
+    let daily_left: rust_decimal::Decimal = status["budget_remaining"]["daily"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert_eq!(daily_left, rust_decimal::Decimal::from(1000) - amount);
+    assert_eq!(fc["consecutive_failures"], 0);
+    assert!(
+        status["strategies"]["test-buyer"]["decisions"]["buy"]
+            .as_u64()
+            .unwrap()
+            >= placed
+    );
+
+    // The platform fails: /status says so, and /healthz turns unhealthy after 3 polls.
+    set_faults(sandbox.addr, json!({ "error_5xx_rate": 1.0 })).await;
+    let status = wait_for(&status_url, |s| {
+        s["platforms"]["fc"]["consecutive_failures"]
+            .as_u64()
+            .unwrap_or(0)
+            >= 3
+    })
+    .await;
+    assert!(status["platforms"]["fc"]["last_error"]
+        .as_str()
+        .unwrap()
+        .contains("fc"));
+    let health = reqwest::get(format!("http://127.0.0.1:{port}/healthz"))
+        .await
+        .unwrap();
+    assert_eq!(health.status(), 503);
+
+    daemon_stop.cancel();
+    daemon.await.unwrap().unwrap();
+    // With the daemon stopped, `status` falls back to the store.
+    let store = Store::open(&dir.path().join("state")).unwrap();
+    let summary = autoinvest::status_report::from_store(&store).unwrap();
+    assert_eq!(summary.orders_today as u64, placed);
+    assert_eq!(summary.unresolved, 0);
     shutdown.cancel();
 }

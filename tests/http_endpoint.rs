@@ -1,7 +1,9 @@
 //! `/metrics`, `/healthz` and `/status` over real HTTP.
 
-use autoinvest::status::{StatusBoard, UNHEALTHY_AFTER_FAILURES};
+use autoinvest::status::StatusBoard;
+use autoinvest::store::Store;
 use autoinvest::telemetry::Metrics;
+use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 
 /// Every metric name DESIGN.md promises.
@@ -28,7 +30,10 @@ async fn serves_every_design_metric_and_health() {
         .http_requests_total
         .with_label_values(&["fc", "GET", "200"])
         .inc();
-    let status = StatusBoard::default();
+    // Unhealthy after 2 failed polls in a row (config key `unhealthy_after`).
+    let status = StatusBoard::new("live", 2);
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(Store::open(dir.path()).unwrap());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let shutdown = CancellationToken::new();
@@ -36,6 +41,7 @@ async fn serves_every_design_metric_and_health() {
         listener,
         metrics.clone(),
         status.clone(),
+        Some(store),
         shutdown.clone(),
     ));
 
@@ -61,7 +67,12 @@ async fn serves_every_design_metric_and_health() {
         .await
         .unwrap();
     assert_eq!(health.status(), 200);
-    status.update("fc", |s| s.consecutive_failures = UNHEALTHY_AFTER_FAILURES);
+    status.update("fc", |s| s.consecutive_failures = 1);
+    let health = reqwest::get(format!("http://{addr}/healthz"))
+        .await
+        .unwrap();
+    assert_eq!(health.status(), 200, "one failure is below the threshold");
+    status.update("fc", |s| s.consecutive_failures = 2);
     let health = reqwest::get(format!("http://{addr}/healthz"))
         .await
         .unwrap();
@@ -74,10 +85,8 @@ async fn serves_every_design_metric_and_health() {
         .json()
         .await
         .unwrap();
-    assert_eq!(
-        status_json["platforms"]["fc"]["consecutive_failures"],
-        UNHEALTHY_AFTER_FAILURES
-    );
+    assert_eq!(status_json["platforms"]["fc"]["consecutive_failures"], 2);
+    assert_eq!(status_json["unhealthy_after"], 2);
 
     shutdown.cancel();
     server.await.unwrap().unwrap();

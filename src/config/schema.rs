@@ -17,6 +17,8 @@ use toml_edit::TableLike;
 
 const DEFAULT_STATE_DIR: &str = "state";
 const DEFAULT_POLL_INTERVAL: Duration = Duration::from_secs(5);
+/// Consecutive failed polls after which `/healthz` turns unhealthy.
+const DEFAULT_UNHEALTHY_AFTER: u32 = 3;
 const POLL_INTERVAL_BOUNDS: (Duration, Duration) =
     (Duration::from_secs(1), Duration::from_secs(3600));
 const DEFAULT_HTTP_LISTEN: SocketAddr = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 9464);
@@ -245,6 +247,16 @@ impl Checker<'_> {
         });
         let http_listen = self.optional(&mut root, "http_listen", Self::optional_socket_addr);
         let log_format = self.optional(&mut root, "log_format", Self::log_format);
+        let unhealthy_after = self.optional(&mut root, "unhealthy_after", |c, f| {
+            let count = c.integer(f)?;
+            let count = u32::try_from(count)
+                .ok()
+                .filter(|n| (1..=10_000).contains(n));
+            if count.is_none() {
+                c.report_at(f, "must be a whole number of polls from 1 to 10000");
+            }
+            count
+        });
         let sandbox = self.read_sandbox(&mut root);
         let budget = self.read_budget(&mut root);
         let (platforms, declared_ids) = self.read_platforms(&mut root, sandbox.enabled);
@@ -258,6 +270,7 @@ impl Checker<'_> {
             poll_interval: poll_interval.unwrap_or(DEFAULT_POLL_INTERVAL),
             http_listen: http_listen.unwrap_or(Some(DEFAULT_HTTP_LISTEN)),
             log_format: log_format.unwrap_or_default(),
+            unhealthy_after: unhealthy_after.unwrap_or(DEFAULT_UNHEALTHY_AFTER),
             sandbox,
             budget,
             platforms,

@@ -97,4 +97,9 @@ pub trait PlatformClient: Send + Sync {
 
     /// Cash available to invest, when the platform reports it.
     async fn available_cash(&self) -> Result<Option<Decimal>, PlatformError>;
+
+    /// The account's request pacer, for status reports.
+    fn pacer(&self) -> Option<&crate::pacing::Pacer> {
+        None
+    }
 }

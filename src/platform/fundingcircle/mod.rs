@@ -299,6 +299,10 @@ impl FundingCircleClient {
 
 #[async_trait::async_trait]
 impl PlatformClient for FundingCircleClient {
+    fn pacer(&self) -> Option<&Pacer> {
+        Some(self.http.pacer())
+    }
+
     fn id(&self) -> &PlatformId {
         &self.id
     }

@@ -1,0 +1,285 @@
+//! `autoinvest backtest`: replays historical listings (JSONL or LendingClub CSV)
+//! through the daemon's own decision core with a simulated clock and portfolio, and
+//! reports what would have been bought against everything that was on offer.
+//!
+//! Layout: [`import`] reads rows (streaming, one at a time), [`simulate`] feeds them
+//! to the [`Engine`](crate::engine::Engine) built from the config exactly as the daemon
+//! builds it, [`report`] aggregates into bounded tables and renders the summary,
+//! `report.json`, `decisions.csv` (streamed) and `report.html`; [`generate`] makes
+//! synthetic input for benchmarks; [`record`] appends polled opportunities to a JSONL
+//! file (`run --record-opportunities`) so live data can be replayed later.
+//!
+//! A backtest never opens the store and never makes a network request.
+
+pub mod generate;
+pub mod import;
+pub mod record;
+pub mod report;
+pub mod simulate;
+
+use crate::app;
+use crate::config::Config;
+use import::{Format, ImportError, RowError};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use report::csv::DecisionsWriter;
+use report::{Aggregator, BudgetReport, EndState, InputSource, Report, Settings};
+use rust_decimal::Decimal;
+use simulate::Simulation;
+use std::io::{self, IsTerminal, Read, Write};
+use std::path::{Path, PathBuf};
+
+/// Malformed rows printed as they are met; the rest are only counted.
+const MALFORMED_PRINTED: u64 = 20;
+
+/// What `backtest` was asked to do.
+#[derive(Debug, Clone, Default)]
+pub struct BacktestOptions {
+    pub data: PathBuf,
+    pub format: Format,
+    /// Strategies to run (config names); empty = every enabled strategy. A strategy
+    /// named here runs even when the config disables it.
+    pub strategies: Vec<String>,
+    /// Cash each platform account starts with; `None` = unlimited.
+    pub start_cash: Option<Decimal>,
+    /// Where `report.json`, `decisions.csv` and `report.html` go.
+    pub report_dir: Option<PathBuf>,
+    /// A malformed row stops the backtest instead of being skipped.
+    pub strict: bool,
+    /// Show a progress bar on stderr (only drawn when stderr is a terminal).
+    pub progress: bool,
+}
+
+/// Why a backtest could not run or finish.
+#[derive(Debug, thiserror::Error)]
+pub enum BacktestError {
+    #[error("--strategy {name}: {config} has no strategy of that name (it has: {configured})")]
+    UnknownStrategy {
+        name: String,
+        config: PathBuf,
+        configured: String,
+    },
+    #[error("{config}: no enabled strategy to backtest")]
+    NoStrategies { config: PathBuf },
+    #[error("{0}")]
+    Strategies(String),
+    #[error(transparent)]
+    Import(#[from] ImportError),
+    #[error("{path}:{line}: {message}")]
+    Malformed {
+        path: PathBuf,
+        line: u64,
+        message: String,
+    },
+    #[error("writing {path}: {source}")]
+    Output { path: PathBuf, source: io::Error },
+}
+
+impl BacktestError {
+    /// Bad usage or bad input (exit 2), as opposed to a failure while writing (exit 1).
+    pub fn is_invalid_input(&self) -> bool {
+        !matches!(self, BacktestError::Output { .. })
+    }
+}
+
+/// Runs a backtest; malformed rows are reported on `notices` as they are met.
+pub fn run(
+    config: &Config,
+    options: &BacktestOptions,
+    notices: &mut dyn Write,
+) -> Result<Report, BacktestError> {
+    let config = select_strategies(config, &options.strategies)?;
+    let slots = app::compile_strategies(&config).map_err(|errors| {
+        BacktestError::Strategies(
+            errors
+                .iter()
+                .map(|e| e.to_string())
+                .collect::<Vec<_>>()
+                .join("\n"),
+        )
+    })?;
+    if slots.is_empty() {
+        return Err(BacktestError::NoStrategies {
+            config: config.path.clone(),
+        });
+    }
+    let columns = slots
+        .iter()
+        .map(|s| (s.rules.name.clone(), s.platforms.clone()))
+        .collect();
+    let engine = app::build_engine(&config, slots, None);
+    let mut simulation = Simulation::new(engine, options.start_cash);
+    let mut aggregator = Aggregator::new(columns);
+
+    let progress = progress_bar(&options.data, options.progress);
+    let bar = progress.clone();
+    let (format, rows) = import::open(&options.data, options.format, move |file| {
+        Box::new(bar.wrap_read(file)) as Box<dyn Read>
+    })?;
+    let mut decisions = match &options.report_dir {
+        Some(dir) => Some(create_decisions(dir)?),
+        None => None,
+    };
+    for row in rows {
+        let row = match row {
+            Ok(row) => row,
+            Err(error) => {
+                skip_malformed(&error, options, &mut aggregator, notices)?;
+                continue;
+            }
+        };
+        let Some(now) = row.opportunity.listed_at else {
+            continue; // importers guarantee listed_at; nothing to replay without a clock
+        };
+        let evaluation = simulation.step(&row.opportunity, now);
+        aggregator.observe(&row, &evaluation.decisions);
+        if let Some((path, writer)) = decisions.as_mut() {
+            writer
+                .write(&row, &evaluation.decisions)
+                .map_err(|source| output_error(path, source))?;
+        }
+    }
+    progress.finish_and_clear();
+    let report = aggregator.finish(
+        InputSource {
+            path: options.data.clone(),
+            format,
+        },
+        settings(&config, options),
+        end_state(&simulation, options),
+    );
+    if let Some((path, writer)) = decisions {
+        writer
+            .finish()
+            .map_err(|source| output_error(&path, source))?;
+    }
+    if let Some(dir) = &options.report_dir {
+        write_report(&report, dir)?;
+    }
+    Ok(report)
+}
+
+/// The config with only the selected strategies (enabled, in config order).
+fn select_strategies(config: &Config, names: &[String]) -> Result<Config, BacktestError> {
+    let mut config = config.clone();
+    if names.is_empty() {
+        return Ok(config);
+    }
+    for name in names {
+        if !config.strategies.iter().any(|s| &s.name == name) {
+            return Err(BacktestError::UnknownStrategy {
+                name: name.clone(),
+                config: config.path.clone(),
+                configured: config
+                    .strategies
+                    .iter()
+                    .map(|s| s.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            });
+        }
+    }
+    config.strategies.retain(|s| names.contains(&s.name));
+    for strategy in &mut config.strategies {
+        strategy.enabled = true;
+    }
+    Ok(config)
+}
+
+fn skip_malformed(
+    error: &RowError,
+    options: &BacktestOptions,
+    aggregator: &mut Aggregator,
+    notices: &mut dyn Write,
+) -> Result<(), BacktestError> {
+    if options.strict {
+        return Err(BacktestError::Malformed {
+            path: options.data.clone(),
+            line: error.line,
+            message: error.message.clone(),
+        });
+    }
+    aggregator.malformed(error);
+    let seen = aggregator.malformed_count();
+    // Notices are best effort: a closed stderr must not stop the backtest.
+    if seen <= MALFORMED_PRINTED {
+        let _ = writeln!(
+            notices,
+            "{}:{}: skipped: {}",
+            options.data.display(),
+            error.line,
+            error.message
+        );
+    } else if seen == MALFORMED_PRINTED + 1 {
+        let _ = writeln!(
+            notices,
+            "{}: more malformed rows skipped; the report counts them",
+            options.data.display()
+        );
+    }
+    Ok(())
+}
+
+fn progress_bar(path: &Path, wanted: bool) -> ProgressBar {
+    if !wanted || !io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let length = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+    let bar = ProgressBar::with_draw_target(Some(length), ProgressDrawTarget::stderr());
+    if let Ok(style) = ProgressStyle::with_template(
+        "{spinner} {bytes}/{total_bytes} [{bar:40}] {bytes_per_sec}, {eta} left",
+    ) {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar
+}
+
+fn create_decisions(
+    dir: &Path,
+) -> Result<(PathBuf, DecisionsWriter<io::BufWriter<std::fs::File>>), BacktestError> {
+    std::fs::create_dir_all(dir).map_err(|source| output_error(dir, source))?;
+    let path = dir.join("decisions.csv");
+    let writer = DecisionsWriter::create(&path).map_err(|source| output_error(&path, source))?;
+    Ok((path, writer))
+}
+
+fn write_report(report: &Report, dir: &Path) -> Result<(), BacktestError> {
+    let json = dir.join("report.json");
+    report::json::write(report, &json).map_err(|source| output_error(&json, source))?;
+    let html = dir.join("report.html");
+    report::html::write(report, &html).map_err(|source| output_error(&html, source))
+}
+
+fn output_error(path: &Path, source: io::Error) -> BacktestError {
+    BacktestError::Output {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+fn settings(config: &Config, options: &BacktestOptions) -> Settings {
+    Settings {
+        start_cash: options.start_cash,
+        strategies: config.strategies.iter().map(|s| s.name.clone()).collect(),
+        budget: BudgetReport {
+            daily_limit: config.budget.daily_limit,
+            total_limit: config.budget.total_limit,
+            cash_reserve: config.budget.cash_reserve,
+        },
+    }
+}
+
+fn end_state(simulation: &Simulation, options: &BacktestOptions) -> EndState {
+    let state = simulation.portfolio().view().state();
+    EndState {
+        invested_total: state.invested_total,
+        cash_left: if options.start_cash.is_some() {
+            state
+                .cash_by_platform
+                .iter()
+                .map(|(p, c)| (p.clone(), *c))
+                .collect()
+        } else {
+            Default::default()
+        },
+    }
+}
