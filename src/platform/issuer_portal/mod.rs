@@ -428,6 +428,10 @@ impl IssuerPortalClient {
 
 #[async_trait::async_trait]
 impl PlatformClient for IssuerPortalClient {
+    fn pacer(&self) -> Option<&Pacer> {
+        Some(self.http.pacer())
+    }
+
     fn id(&self) -> &PlatformId {
         &self.id
     }
