@@ -6,6 +6,7 @@ use crate::config::{Config, Credentials, PlatformSettings};
 use crate::engine::{Engine, StrategySlot};
 use crate::opportunity::{PlatformId, PlatformKind};
 use crate::platform::fundingcircle::{FundingCircleClient, FundingCircleSettings};
+use crate::platform::issuer_portal::{IssuerPortalClient, IssuerPortalSettings};
 use crate::platform::PlatformClient;
 use crate::portfolio::Portfolio;
 use crate::sizing::{BudgetRules, PlatformRules, StrategyRules};
@@ -134,6 +135,39 @@ pub fn build_client(
                     base_url,
                     username,
                     password,
+                    max_posts_per_second: settings.max_posts_per_second,
+                    max_gets_per_second: settings.max_gets_per_second,
+                    request_timeout: settings.request_timeout,
+                },
+                metrics,
+            )
+            .map_err(|e| fail(e.to_string()))?;
+            Ok(Arc::new(client))
+        }
+        (
+            PlatformKind::IssuerPortal,
+            Credentials::IssuerPortal {
+                api_key_env,
+                email_env,
+                password_env,
+                investor_id,
+                payment_method,
+            },
+        ) => {
+            let secret = |env_var: &str, key: &str| {
+                config
+                    .secret(settings, env_var, key)
+                    .map_err(|e| fail(e.to_string()))
+            };
+            let client = IssuerPortalClient::new(
+                IssuerPortalSettings {
+                    id: settings.id.clone(),
+                    base_url,
+                    api_key: secret(api_key_env, "api_key_env")?,
+                    email: secret(email_env, "email_env")?,
+                    password: secret(password_env, "password_env")?,
+                    investor_id: *investor_id,
+                    payment_method: payment_method.clone(),
                     max_posts_per_second: settings.max_posts_per_second,
                     max_gets_per_second: settings.max_gets_per_second,
                     request_timeout: settings.request_timeout,

@@ -126,6 +126,9 @@ pub enum Credentials {
         email_env: String,
         password_env: String,
         investor_id: u64,
+        /// `requested_payment_method` of every investment: "wire" (the default),
+        /// "card", "ira", "other" or "crypto".
+        payment_method: String,
     },
 }
 

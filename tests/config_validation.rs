@@ -245,6 +245,7 @@ fn the_design_example_with_all_four_platforms_is_accepted() {
             email_env: "ISSUER_PORTAL_EMAIL".into(),
             password_env: "ISSUER_PORTAL_PASSWORD".into(),
             investor_id: 1,
+            payment_method: "wire".into(),
         }
     );
     assert_eq!(platform("ip").kind, PlatformKind::IssuerPortal);

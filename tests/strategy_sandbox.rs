@@ -151,6 +151,7 @@ fn every_shipped_strategy_compiles() {
         names,
         [
             "prime_loans.rhai",
+            "reg_cf_filter.rhai",
             "whole_loan_sniper.rhai",
             "yield_ladder.rhai"
         ]

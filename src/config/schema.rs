@@ -36,6 +36,11 @@ const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
 const REQUEST_TIMEOUT_BOUNDS: (Duration, Duration) =
     (Duration::from_millis(1), Duration::from_secs(600));
 const FUNDAMERICA_PAYMENT_METHODS: [&str; 3] = ["ach", "check", "wire"];
+/// The issuer portal's `requested_payment_method` values (seed document).
+const ISSUER_PORTAL_PAYMENT_METHODS: [&str; 5] = ["card", "wire", "ira", "other", "crypto"];
+/// Wire transfer: the one method an unattended investment can use without a card or
+/// wallet step in a browser.
+const ISSUER_PORTAL_DEFAULT_PAYMENT_METHOD: &str = "wire";
 const CONFIG_KINDS: [&str; 4] = ["fundingcircle", "fundrise", "fundamerica", "issuer_portal"];
 
 impl Checker<'_> {
@@ -446,25 +451,7 @@ impl Checker<'_> {
                 })
             }
             PlatformKind::FundAmerica => self.read_fundamerica(section),
-            PlatformKind::IssuerPortal => {
-                let api_key_env = self.required(section, "api_key_env", Self::env_var_name);
-                let email_env = self.required(section, "email_env", Self::env_var_name);
-                let password_env = self.required(section, "password_env", Self::env_var_name);
-                let investor_id = self.required(section, "investor_id", |c, f| {
-                    let id = c.integer(f)?;
-                    let id = u64::try_from(id).ok().filter(|id| *id > 0);
-                    if id.is_none() {
-                        c.report_at(f, "must be a positive integer");
-                    }
-                    id
-                });
-                Some(Credentials::IssuerPortal {
-                    api_key_env: api_key_env?,
-                    email_env: email_env?,
-                    password_env: password_env?,
-                    investor_id: investor_id?,
-                })
-            }
+            PlatformKind::IssuerPortal => self.read_issuer_portal(section),
             // Refused by `platform_kind`.
             PlatformKind::LendingClub => None,
         }
@@ -494,6 +481,32 @@ impl Checker<'_> {
             investor_id: investor_id?,
             payment_method: payment_method?,
             ach_authorization_id,
+        })
+    }
+
+    fn read_issuer_portal(&mut self, section: &mut Section<'_>) -> Option<Credentials> {
+        let api_key_env = self.required(section, "api_key_env", Self::env_var_name);
+        let email_env = self.required(section, "email_env", Self::env_var_name);
+        let password_env = self.required(section, "password_env", Self::env_var_name);
+        let investor_id = self.required(section, "investor_id", |c, f| {
+            let id = c.integer(f)?;
+            let id = u64::try_from(id).ok().filter(|id| *id > 0);
+            if id.is_none() {
+                c.report_at(f, "must be a positive integer");
+            }
+            id
+        });
+        let payment_method = self.optional(section, "payment_method", |c, f| {
+            let choices = ISSUER_PORTAL_PAYMENT_METHODS.map(|method| (method, method));
+            c.one_of(f, &choices).map(str::to_string)
+        });
+        Some(Credentials::IssuerPortal {
+            api_key_env: api_key_env?,
+            email_env: email_env?,
+            password_env: password_env?,
+            investor_id: investor_id?,
+            payment_method: payment_method
+                .unwrap_or_else(|| ISSUER_PORTAL_DEFAULT_PAYMENT_METHOD.to_string()),
         })
     }
 

@@ -335,6 +335,12 @@ impl PlatformHttp {
         self.decode(&request, &body)
     }
 
+    /// Sends `request` like [`PlatformHttp::send_json`] for an answer without a body
+    /// worth reading (`204 No Content`, e.g. a logout): any 2xx is success.
+    pub async fn send_ignoring_body(&self, request: Request) -> Result<(), CallError> {
+        self.exchange(&request).await.map(drop)
+    }
+
     /// Pace, send, read the whole answer, count it, and turn anything but a 2xx into
     /// an error.
     async fn exchange(&self, request: &Request) -> Result<Bytes, CallError> {

@@ -6,6 +6,7 @@
 
 pub mod fundingcircle;
 pub mod http;
+pub mod issuer_portal;
 
 use crate::opportunity::{Opportunity, PlatformId, PlatformKind};
 use crate::order::{OrderIntent, PlatformOrder};

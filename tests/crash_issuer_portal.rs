@@ -1,0 +1,266 @@
+//! One intent → at most one investment on the issuer portal, across `kill -9`.
+//!
+//! Real processes: `autoinvest sandbox` runs as its own process (its ledger outlives
+//! the daemon), `autoinvest run` with only the issuer portal configured is killed
+//! with SIGKILL while investments are in flight (the sandbox makes each investment
+//! and then drops the connection, or answers slowly), and restarted with `--once`.
+//! Every intent must then be final, and the sandbox must hold exactly one investment
+//! per placed intent and none for any other — never a double investment.
+
+use serde_json::{json, Value};
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_autoinvest");
+
+/// A strategy that buys $500 of every offering (sizing turns it into whole shares).
+const BUY_EVERY_OFFERING: &str = r#"
+fn decide(o, p) {
+    if o.kind != "offering" { return #{ amount: 0, reason: "not an offering" }; }
+    #{ amount: 500, reason: "test: every offering" }
+}
+"#;
+
+struct KillOnDrop(Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn start_sandbox(port: u16) -> KillOnDrop {
+    let mut child = Command::new(BIN)
+        .args([
+            "sandbox",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--seed",
+            "11",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("sandbox starts");
+    // Wait for its "listening" line, then keep draining stdout so that the sandbox
+    // never writes into a closed pipe.
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    stdout.read_line(&mut line).unwrap();
+    assert!(line.contains("listening"), "sandbox said: {line}");
+    std::thread::spawn(move || std::io::copy(&mut stdout, &mut std::io::sink()));
+    KillOnDrop(child)
+}
+
+fn set_faults(port: u16, faults: Value) {
+    let response = reqwest::blocking::Client::new()
+        .put(format!("http://127.0.0.1:{port}/__sandbox/faults"))
+        .json(&faults)
+        .send()
+        .expect("sandbox reachable");
+    assert!(response.status().is_success());
+}
+
+fn ledger(port: u16) -> Value {
+    let body: Value = reqwest::blocking::get(format!("http://127.0.0.1:{port}/__sandbox/ledger"))
+        .expect("sandbox reachable")
+        .json()
+        .expect("the ledger is JSON");
+    body["issuer_portal"].clone()
+}
+
+fn investments(port: u16) -> Vec<Value> {
+    ledger(port)["investments"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+}
+
+fn write_config(dir: &Path, port: u16) -> PathBuf {
+    std::fs::write(dir.join("strategy.rhai"), BUY_EVERY_OFFERING).unwrap();
+    let text = format!(
+        r#"
+mode = "live"
+state_dir = "state"
+poll_interval = "1s"
+http_listen = ""
+
+[budget]
+daily_limit = "100000.00"
+total_limit = "100000.00"
+cash_reserve = "0.00"
+
+[platforms.ip]
+kind = "issuer_portal"
+base_url = "http://127.0.0.1:{port}/issuer_portal"
+api_key_env = "AUTOINVEST_TEST_IP_API_KEY"
+email_env = "AUTOINVEST_TEST_IP_EMAIL"
+password_env = "AUTOINVEST_TEST_IP_PASSWORD"
+investor_id = 7
+
+[[strategies]]
+name = "test-buyer"
+script = "strategy.rhai"
+platforms = ["ip"]
+max_per_opportunity = "1000.00"
+"#
+    );
+    let path = dir.join("config.toml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+fn daemon(config: &Path, once: bool) -> Command {
+    let mut command = Command::new(BIN);
+    command
+        .arg("--config")
+        .arg(config)
+        .arg("run")
+        .env("AUTOINVEST_TEST_IP_API_KEY", "crash-test-key")
+        .env("AUTOINVEST_TEST_IP_EMAIL", "crash@example.com")
+        .env("AUTOINVEST_TEST_IP_PASSWORD", "crash-test-password")
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    if once {
+        command.arg("--once");
+    }
+    command
+}
+
+fn intents(config: &Path) -> Vec<Value> {
+    let output = Command::new(BIN)
+        .arg("--config")
+        .arg(config)
+        .args(["orders", "--json"])
+        .output()
+        .expect("orders runs");
+    assert!(
+        output.status.success(),
+        "orders failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).expect("orders --json is JSON")
+}
+
+/// Runs the daemon until the sandbox holds at least `min_investments` investments (or
+/// a deadline), waits `extra_delay`, then kills it with SIGKILL.
+fn run_and_kill(config: &Path, port: u16, min_investments: usize, extra_delay: Duration) {
+    let mut child = KillOnDrop(daemon(config, false).spawn().expect("daemon starts"));
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while Instant::now() < deadline && investments(port).len() < min_investments {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(extra_delay);
+    child.0.kill().expect("SIGKILL");
+    child.0.wait().unwrap();
+}
+
+fn restart_once(config: &Path) {
+    let status = daemon(config, true).status().unwrap();
+    assert!(status.success(), "the --once restart failed: {status}");
+}
+
+fn check_invariants(config: &Path, port: u16) {
+    let investments = investments(port);
+    let intents = intents(config);
+    // One strategy, slot "once": at most one investment per offering, all for the
+    // configured investor.
+    let mut per_offering: HashMap<String, usize> = HashMap::new();
+    for investment in &investments {
+        assert_eq!(investment["investor"]["id"], 7, "{investment}");
+        *per_offering
+            .entry(investment["offering"]["id"].to_string())
+            .or_default() += 1;
+    }
+    let doubles: Vec<_> = per_offering.iter().filter(|(_, n)| **n > 1).collect();
+    assert!(doubles.is_empty(), "double investments: {doubles:?}");
+    for intent in &intents {
+        let state = intent["state"]["state"].as_str().unwrap();
+        assert!(
+            ["placed", "rejected", "not_placed"].contains(&state),
+            "intent left unresolved after restart: {intent}"
+        );
+        let offering = intent["opportunity_id"].as_str().unwrap();
+        let on_platform = per_offering.get(offering).copied().unwrap_or(0);
+        if state == "placed" {
+            assert_eq!(
+                on_platform, 1,
+                "placed intent without its investment: {intent}"
+            );
+            let order_id = intent["state"]["order_id"].as_str().unwrap();
+            let investment = investments
+                .iter()
+                .find(|i| i["id"].as_u64().map(|id| id.to_string()).as_deref() == Some(order_id))
+                .unwrap_or_else(|| panic!("no investment {order_id} for {intent}"));
+            // The intent's whole shares are what the platform holds.
+            assert_eq!(investment["quantity"], intent["shares"], "{intent}");
+        } else {
+            assert_eq!(
+                on_platform, 0,
+                "investment exists for an intent marked {state}: {intent}"
+            );
+        }
+    }
+    assert_eq!(
+        investments.len(),
+        intents
+            .iter()
+            .filter(|i| i["state"]["state"] == "placed")
+            .count(),
+        "investments on the platform that no intent accounts for"
+    );
+}
+
+#[test]
+fn accept_then_drop_then_kill_never_doubles_an_investment() {
+    let port = free_port();
+    let _sandbox = start_sandbox(port);
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), port);
+    // Every investment is made, then the connection is dropped: each outcome is
+    // ambiguous and must be reconciled, never resent.
+    set_faults(port, json!({ "drop_after_accept_rate": 1.0 }));
+    run_and_kill(&config, port, 1, Duration::ZERO);
+    set_faults(port, json!({}));
+    restart_once(&config);
+    check_invariants(&config, port);
+    assert!(!investments(port).is_empty(), "the test bought nothing");
+}
+
+#[test]
+fn kills_at_varied_moments_with_slow_answers_never_double_an_investment() {
+    let port = free_port();
+    let _sandbox = start_sandbox(port);
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), port);
+    for (cycle, delay_ms) in [0u64, 35, 80, 150, 260].into_iter().enumerate() {
+        let drop_rate = if cycle % 2 == 0 { 0.5 } else { 0.0 };
+        set_faults(
+            port,
+            json!({ "latency_ms": 40, "drop_after_accept_rate": drop_rate }),
+        );
+        run_and_kill(&config, port, cycle, Duration::from_millis(delay_ms));
+    }
+    set_faults(port, json!({}));
+    restart_once(&config);
+    check_invariants(&config, port);
+    let placed = intents(&config)
+        .iter()
+        .filter(|i| i["state"]["state"] == "placed")
+        .count();
+    assert!(placed > 0, "the test bought nothing");
+}
