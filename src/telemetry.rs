@@ -40,6 +40,9 @@ pub struct Metrics {
     pub budget_remaining_usd: prometheus::GaugeVec,
     pub unresolved_intents: IntGauge,
     pub parse_errors_total: IntCounterVec,
+    /// `autoinvest_webhooks_total{platform,outcome}`: FundAmerica webhooks by outcome
+    /// (accepted, malformed, forged, replayed, unavailable).
+    pub webhooks_total: IntCounterVec,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -179,6 +182,12 @@ impl Metrics {
                 "autoinvest_parse_errors_total",
                 "Platform responses or entries that could not be parsed",
                 &["platform"],
+            ),
+            webhooks_total: counter(
+                r,
+                "autoinvest_webhooks_total",
+                "Platform webhooks received, by outcome (accepted, malformed, forged, replayed, unavailable); platform \"unknown\" until a signature names the account",
+                &["platform", "outcome"],
             ),
             registry,
         })
