@@ -17,6 +17,7 @@
 
 mod clock;
 mod faults;
+mod fundamerica;
 mod fundingcircle;
 mod listings;
 mod rate_window;
@@ -33,6 +34,7 @@ use axum::{Json, Router};
 use chrono::{DateTime, Utc};
 use clock::SandboxClock;
 use faults::FaultInjector;
+use fundamerica::FundAmerica;
 use fundingcircle::FundingCircle;
 use serde_json::json;
 use std::net::SocketAddr;
@@ -125,16 +127,19 @@ struct Sandbox {
     options: SandboxOptions,
     faults: FaultInjector,
     fundingcircle: FundingCircle,
+    fundamerica: FundAmerica,
 }
 
 fn app(options: SandboxOptions) -> Router {
     let clock = SandboxClock::start(options.start_time);
     let faults = FaultInjector::new(options.faults, options.seed);
     let fundingcircle = FundingCircle::new(&options, clock);
+    let fundamerica = FundAmerica::new(&options, clock);
     let sandbox = Sandbox {
         options,
         faults: faults.clone(),
         fundingcircle: fundingcircle.clone(),
+        fundamerica: fundamerica.clone(),
     };
     let admin = Router::new()
         .route("/faults", get(get_faults).put(put_faults))
@@ -142,7 +147,8 @@ fn app(options: SandboxOptions) -> Router {
         .route("/reset", post(reset))
         .with_state(sandbox);
     Router::new()
-        .nest(fundingcircle::PREFIX, fundingcircle.router(faults))
+        .nest(fundingcircle::PREFIX, fundingcircle.router(faults.clone()))
+        .nest(fundamerica::PREFIX, fundamerica.router(faults))
         .nest("/__sandbox", admin)
         .layer(from_fn(log_request))
 }
@@ -189,7 +195,10 @@ fn admin_error(status: StatusCode, message: &str) -> Response {
 }
 
 async fn ledger(State(sandbox): State<Sandbox>) -> Json<serde_json::Value> {
-    Json(json!({"fundingcircle": sandbox.fundingcircle.ledger()}))
+    Json(json!({
+        "fundingcircle": sandbox.fundingcircle.ledger(),
+        "fundamerica": sandbox.fundamerica.ledger(),
+    }))
 }
 
 /// Every emulator back to its start (listings, cash, sessions, orders, ledger, clock)
@@ -197,6 +206,7 @@ async fn ledger(State(sandbox): State<Sandbox>) -> Json<serde_json::Value> {
 async fn reset(State(sandbox): State<Sandbox>) -> StatusCode {
     let clock = SandboxClock::start(sandbox.options.start_time);
     sandbox.fundingcircle.reset(&sandbox.options, clock);
+    sandbox.fundamerica.reset(&sandbox.options, clock);
     sandbox.faults.reset();
     tracing::info!("sandbox reset");
     StatusCode::NO_CONTENT
