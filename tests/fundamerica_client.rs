@@ -813,6 +813,9 @@ fn equity_offering(id: &str, price: &str, min: Value, max: Value, increment: Val
     offering
 }
 
+/// A sized amount and share count, or the rule that refused.
+type Expected = Result<(Decimal, Option<u64>), &'static str>;
+
 #[tokio::test]
 async fn sizing_table_for_fundamerica_offerings() {
     let opportunities = polled(vec![
@@ -852,7 +855,7 @@ async fn sizing_table_for_fundamerica_offerings() {
     };
     let portfolio = PortfolioView::default();
     // (offering, requested, Ok((amount, shares)) or Err(rule))
-    let table: [(&str, Decimal, Result<(Decimal, Option<u64>), &str>); 14] = [
+    let table: [(&str, Decimal, Expected); 14] = [
         (
             "CXamBIvwRneFrQnh1CjFuw",
             dec!(1234.56),
