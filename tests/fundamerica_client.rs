@@ -904,3 +904,57 @@ async fn sizing_table_for_fundamerica_offerings() {
         }
     }
 }
+
+// ---------------------------------------------------------------- shipped strategy
+
+#[tokio::test]
+async fn the_shipped_equity_strategy_buys_whole_shares_of_small_ticket_equity() {
+    use autoinvest::strategy::{Strategy, StrategyAnswer};
+    let path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("strategies/fundamerica_equity.rhai");
+    let strategy = Strategy::compile_file("fundamerica_equity.rhai", &path).unwrap();
+    let opportunities = polled(vec![
+        equity_offering("eq-25", "25.0", json!("250.0"), Value::Null, Value::Null),
+        equity_offering(
+            "eq-high-min",
+            "25.0",
+            json!("1000.0"),
+            Value::Null,
+            Value::Null,
+        ),
+        equity_offering("eq-dear", "750.0", Value::Null, Value::Null, Value::Null),
+        debt_offering("debt", Value::Null, Value::Null, Value::Null),
+    ])
+    .await;
+    let portfolio = PortfolioView::default();
+    let answer = |id: &str| {
+        let o = opportunities.iter().find(|o| o.id == id).unwrap();
+        strategy.decide(o, &portfolio).unwrap()
+    };
+    assert_eq!(
+        answer("eq-25"),
+        StrategyAnswer::Buy {
+            amount: dec!(500.00),
+            reason: Some("equity at 25.0 a share".into()),
+            slot: None
+        }
+    );
+    let skipped = |id: &str| match answer(id) {
+        StrategyAnswer::Skip { reason } => reason.unwrap_or_default(),
+        other => panic!("{id}: expected a skip, got {other:?}"),
+    };
+    assert_eq!(skipped("eq-high-min"), "minimum 1000.0 is over 500.00");
+    assert_eq!(skipped("eq-dear"), "one share costs 750.0, over 500.00");
+    assert_eq!(skipped("debt"), "debt offering, not equity");
+
+    let budget = BudgetRules::default();
+    let platform = PlatformRules::default();
+    let rules = Rules {
+        budget: &budget,
+        platform: &platform,
+        strategy: &StrategyRules::default(),
+    };
+    let eq = opportunities.iter().find(|o| o.id == "eq-25").unwrap();
+    let sized = sizing::size(dec!(500.00), eq, rules, &portfolio).unwrap();
+    assert_eq!((sized.amount, sized.shares), (dec!(500.0), Some(20)));
+}
