@@ -772,7 +772,7 @@ async fn investment_status_and_cancellation_use_the_investment_endpoints() {
 }
 
 #[tokio::test]
-async fn a_status_answer_about_another_investment_is_refused() {
+async fn an_answer_about_another_investment_is_refused() {
     let mut server = Server::new_async().await;
     server
         .mock("GET", "/api/investments/i1")
@@ -780,9 +780,19 @@ async fn a_status_answer_about_another_investment_is_refused() {
         .with_body(investment("i9", "off-1", INVESTOR, "1.0", "received").to_string())
         .create_async()
         .await;
-    let (client, _) = client(&server);
+    server
+        .mock("DELETE", "/api/investments/i1")
+        .with_status(200)
+        .with_body(investment("i9", "off-1", INVESTOR, "1.0", "voided").to_string())
+        .create_async()
+        .await;
+    let (client, metrics) = client(&server);
     let error = client.investment_status("i1").await.unwrap_err();
     assert_eq!(error.kind(), "bad_response", "{error}");
+    // After a DELETE the platform may have acted: look before doing anything else.
+    let error = client.cancel_investment("i1").await.unwrap_err();
+    assert_eq!(error.kind(), "ambiguous", "{error}");
+    assert_eq!(parse_errors(&metrics), 2);
 }
 
 #[tokio::test]

@@ -114,7 +114,7 @@ impl FundAmericaClient {
     pub async fn investment_status(&self, id: &str) -> Result<PlatformOrder, PlatformError> {
         let request = Request::get(self.endpoint(&["investments", id]));
         let investment: Investment = self.call(request).await?;
-        self.checked_investment(id, &investment)
+        investment_order(id, &investment).map_err(|why| self.bad_response(why))
     }
 
     /// `DELETE /api/investments/:id`: cancels an investment (it becomes `voided`, or
@@ -124,8 +124,7 @@ impl FundAmericaClient {
     pub async fn cancel_investment(&self, id: &str) -> Result<PlatformOrder, PlatformError> {
         let request = Request::state_changing(Method::DELETE, self.endpoint(&["investments", id]));
         let investment: Investment = self.call(request).await?;
-        self.checked_investment(id, &investment)
-            .map_err(|error| self.ambiguous(error.to_string()))
+        investment_order(id, &investment).map_err(|why| self.ambiguous(why))
     }
 
     /// `{base}/api/{segments…}`, each segment percent-encoded (ids are opaque).
@@ -248,23 +247,6 @@ impl FundAmericaClient {
             .inc();
     }
 
-    /// An investment answer for `id`, checked to be about that investment.
-    fn checked_investment(
-        &self,
-        id: &str,
-        investment: &Investment,
-    ) -> Result<PlatformOrder, PlatformError> {
-        if investment.id != id {
-            return Err(
-                self.bad_response(format!("asked for investment {id}, got {}", investment.id))
-            );
-        }
-        let offering = investment.offering_id().unwrap_or_default();
-        investment
-            .to_platform_order(&offering)
-            .map_err(|why| self.bad_response(why))
-    }
-
     fn bad_response(&self, why: String) -> PlatformError {
         self.count_parse_error();
         PlatformError::BadResponse {
@@ -377,6 +359,16 @@ impl PlatformClient for FundAmericaClient {
     async fn available_cash(&self) -> Result<Option<Decimal>, PlatformError> {
         Ok(None)
     }
+}
+
+/// An answer about investment `id` as an order, checked to be about that investment.
+/// Its offering is named by `offering_url` (empty when the answer has none).
+fn investment_order(id: &str, investment: &Investment) -> Result<PlatformOrder, String> {
+    if investment.id != id {
+        return Err(format!("asked for investment {id}, got {}", investment.id));
+    }
+    let offering = investment.offering_id().unwrap_or_default();
+    investment.to_platform_order(&offering)
 }
 
 /// A 422's `{object: {field: [messages]}}` body, shown as "object.field: message".

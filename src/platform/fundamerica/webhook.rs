@@ -20,7 +20,7 @@
 
 use super::wire::{last_segment, WebhookMessage};
 use crate::config::{Config, ConfigError, Credentials};
-use crate::opportunity::{PlatformId, PlatformKind};
+use crate::opportunity::PlatformId;
 use crate::secret::Secret;
 use crate::store::Store;
 use crate::telemetry::Metrics;
@@ -69,9 +69,6 @@ impl WebhookAccount {
             else {
                 continue;
             };
-            if settings.kind != PlatformKind::FundAmerica {
-                continue;
-            }
             accounts.push(WebhookAccount {
                 platform: settings.id.clone(),
                 verification_key: config.secret(settings, env_var, "webhook_key_env")?,
@@ -94,6 +91,13 @@ pub enum Fetch {
 }
 
 impl Fetch {
+    /// The id of the object to look at.
+    pub fn id(&self) -> &str {
+        match self {
+            Fetch::Investment { id } | Fetch::Offering { id } | Fetch::Other { id, .. } => id,
+        }
+    }
+
     /// From the message's `object` and `id` (or, lacking an id, its `url`).
     pub fn of(message: &WebhookMessage) -> Fetch {
         let id = if message.id.is_empty() {
@@ -180,7 +184,8 @@ impl WebhookError {
 }
 
 /// The `data` parameter as a message. Every documented field but `url`, `action` and
-/// `changes` is required; `webhook_id` and `signature` must not be empty.
+/// `changes` is required; `webhook_id` and `signature` must not be empty, and the
+/// object must be named (by `id`, or else by `url`).
 pub fn parse_data(data: &str) -> Result<WebhookMessage, WebhookError> {
     let message: WebhookMessage = serde_json::from_str(data).map_err(|error| {
         WebhookError::Malformed(format!("data is not a webhook message: {error}"))
@@ -188,6 +193,11 @@ pub fn parse_data(data: &str) -> Result<WebhookMessage, WebhookError> {
     if message.webhook_id.trim().is_empty() || message.signature.trim().is_empty() {
         return Err(WebhookError::Malformed(
             "webhook_id and signature must not be empty".to_string(),
+        ));
+    }
+    if Fetch::of(&message).id().trim().is_empty() {
+        return Err(WebhookError::Malformed(
+            "the message names no object id".to_string(),
         ));
     }
     Ok(message)
@@ -519,6 +529,7 @@ mod tests {
             r#"{"object":"investment","id":"i","signature":"s"}"#,
             r#"{"object":"investment","id":"i","webhook_id":" ","signature":"s"}"#,
             r#"{"object":"investment","id":"i","webhook_id":"w","signature":""}"#,
+            r#"{"object":"investment","id":"","webhook_id":"w","signature":"s"}"#,
         ] {
             let error = parse_data(data).unwrap_err();
             assert_eq!(error.outcome(), "malformed", "{data}");
