@@ -270,8 +270,8 @@ impl Store {
 
     /// Removes records older than `older_than` and returns how many were removed:
     /// decisions, seen records and processed webhook ids by their timestamp (a
-    /// platform resends a webhook for minutes, not months), and intents that are final, were
-    /// last updated before the cutoff, and are for a *loan*.
+    /// platform resends a webhook for minutes, not months), and intents that are
+    /// final, were last updated before the cutoff, and are for a *loan*.
     ///
     /// Trade-off: a removed intent's key is forgotten, so the same decision could be
     /// made (and sent) again if the opportunity were still offered. Loan listings close
