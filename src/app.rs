@@ -5,6 +5,8 @@
 use crate::config::{Config, Credentials, PlatformSettings};
 use crate::engine::{Engine, StrategySlot};
 use crate::opportunity::{PlatformId, PlatformKind};
+use crate::platform::fundamerica::wire::PaymentMethod;
+use crate::platform::fundamerica::{FundAmericaClient, FundAmericaSettings};
 use crate::platform::fundingcircle::{FundingCircleClient, FundingCircleSettings};
 use crate::platform::issuer_portal::{IssuerPortalClient, IssuerPortalSettings};
 use crate::platform::PlatformClient;
@@ -168,6 +170,38 @@ pub fn build_client(
                     password: secret(password_env, "password_env")?,
                     investor_id: *investor_id,
                     payment_method: payment_method.clone(),
+                    max_posts_per_second: settings.max_posts_per_second,
+                    max_gets_per_second: settings.max_gets_per_second,
+                    request_timeout: settings.request_timeout,
+                },
+                metrics,
+            )
+            .map_err(|e| fail(e.to_string()))?;
+            Ok(Arc::new(client))
+        }
+        (
+            PlatformKind::FundAmerica,
+            Credentials::FundAmerica {
+                api_key_env,
+                investor_id,
+                payment_method,
+                ach_authorization_id,
+                ..
+            },
+        ) => {
+            let api_key = config
+                .secret(settings, api_key_env, "api_key_env")
+                .map_err(|e| fail(e.to_string()))?;
+            let payment_method =
+                PaymentMethod::from_config(payment_method, ach_authorization_id.as_deref())
+                    .map_err(fail)?;
+            let client = FundAmericaClient::new(
+                FundAmericaSettings {
+                    id: settings.id.clone(),
+                    base_url,
+                    api_key,
+                    investor_id: investor_id.clone(),
+                    payment_method,
                     max_posts_per_second: settings.max_posts_per_second,
                     max_gets_per_second: settings.max_gets_per_second,
                     request_timeout: settings.request_timeout,

@@ -11,6 +11,8 @@
 //! - `decisions`: key = big-endian `u64` from `generate_id` (iteration order = insertion
 //!   order), value = JSON [`Decision`];
 //! - `seen`: key = `platform \0 opportunity_id`, value = JSON first-seen timestamp;
+//! - `webhooks`: key = a webhook's id (FundAmerica `webhook_id`), value = JSON time it
+//!   was processed, so each webhook is acted on once;
 //! - `meta`: `schema_version`, `health_check` (last `/healthz` write).
 //!
 //! sled flushes in the background every 500 ms; only intents are flushed explicitly,
@@ -55,6 +57,7 @@ pub struct Store {
     intents: sled::Tree,
     decisions: sled::Tree,
     seen: sled::Tree,
+    webhooks: sled::Tree,
 }
 
 impl fmt::Debug for Store {
@@ -84,6 +87,7 @@ impl Store {
             intents: open_tree("intents")?,
             decisions: open_tree("decisions")?,
             seen: open_tree("seen")?,
+            webhooks: open_tree("webhooks")?,
             dir: dir.to_path_buf(),
             db: db.clone(),
         };
@@ -244,9 +248,30 @@ impl Store {
         Ok(swapped.is_ok())
     }
 
+    /// Records that the webhook `id` is being processed and flushes; `true` the first
+    /// time, `false` (and nothing written) for an id already recorded — a replay.
+    pub fn mark_webhook_processed(&self, id: &str, at: DateTime<Utc>) -> Result<bool, StoreError> {
+        let value = serde_json::to_vec(&at).map_err(|e| StoreError::Corrupt {
+            key: format!("webhooks/{id}"),
+            message: format!("cannot encode: {e}"),
+        })?;
+        let absent: Option<&[u8]> = None;
+        let swapped = self
+            .webhooks
+            .compare_and_swap(id.as_bytes(), absent, Some(value))
+            .map_err(|e| self.io(e))?;
+        if swapped.is_err() {
+            return Ok(false);
+        }
+        // Durable before the webhook is acted on: after a crash it is still a replay.
+        self.flush()?;
+        Ok(true)
+    }
+
     /// Removes records older than `older_than` and returns how many were removed:
-    /// decisions and seen records by their timestamp, and intents that are final, were
-    /// last updated before the cutoff, and are for a *loan*.
+    /// decisions, seen records and processed webhook ids by their timestamp (a
+    /// platform resends a webhook for minutes, not months), and intents that are
+    /// final, were last updated before the cutoff, and are for a *loan*.
     ///
     /// Trade-off: a removed intent's key is forgotten, so the same decision could be
     /// made (and sent) again if the opportunity were still offered. Loan listings close
@@ -258,6 +283,7 @@ impl Store {
     pub fn prune(&self, older_than: DateTime<Utc>) -> Result<usize, StoreError> {
         Ok(self.prune_decisions(older_than)?
             + self.prune_seen(older_than)?
+            + self.prune_webhooks(older_than)?
             + self.prune_intents(older_than)?)
     }
 
@@ -284,6 +310,23 @@ impl Store {
                 })?;
             if first_seen < older_than {
                 self.seen.remove(key).map_err(|e| self.io(e))?;
+                removed += 1;
+            }
+        }
+        Ok(removed)
+    }
+
+    fn prune_webhooks(&self, older_than: DateTime<Utc>) -> Result<usize, StoreError> {
+        let mut removed = 0;
+        for entry in self.webhooks.iter() {
+            let (key, value) = entry.map_err(|e| self.io(e))?;
+            let processed: DateTime<Utc> =
+                serde_json::from_slice(&value).map_err(|e| StoreError::Corrupt {
+                    key: format!("webhooks/{}", String::from_utf8_lossy(&key)),
+                    message: e.to_string(),
+                })?;
+            if processed < older_than {
+                self.webhooks.remove(key).map_err(|e| self.io(e))?;
                 removed += 1;
             }
         }
@@ -549,6 +592,23 @@ mod tests {
         assert!(store.mark_seen("fr", "l1", at(2)).unwrap());
         // An id that merely shares a prefix is a different opportunity.
         assert!(store.mark_seen("fc", "l10", at(2)).unwrap());
+    }
+
+    #[test]
+    fn webhooks_are_processed_once_across_reopening_and_pruned_when_old() {
+        let dir = TempDir::new().unwrap();
+        {
+            let store = Store::open(dir.path()).unwrap();
+            assert!(store.mark_webhook_processed("w1", at(1)).unwrap());
+            assert!(!store.mark_webhook_processed("w1", at(2)).unwrap());
+            assert!(store.mark_webhook_processed("w10", at(5)).unwrap());
+        }
+        let store = Store::open(dir.path()).unwrap();
+        assert!(!store.mark_webhook_processed("w1", at(3)).unwrap());
+        // Webhooks only: intents, decisions and seen records are counted apart.
+        assert_eq!(store.prune(at(4)).unwrap(), 1);
+        assert!(store.mark_webhook_processed("w1", at(6)).unwrap());
+        assert!(!store.mark_webhook_processed("w10", at(6)).unwrap());
     }
 
     #[test]

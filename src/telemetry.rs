@@ -41,6 +41,9 @@ pub struct Metrics {
     pub unresolved_intents: IntGauge,
     pub parse_errors_total: IntCounterVec,
     pub reloads_total: IntCounterVec,
+    /// `autoinvest_webhooks_total{platform,outcome}`: FundAmerica webhooks by outcome
+    /// (accepted, malformed, forged, replayed, unavailable).
+    pub webhooks_total: IntCounterVec,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -186,6 +189,12 @@ impl Metrics {
                 "autoinvest_reloads_total",
                 "Hot reloads of strategies and budgets by outcome (ok, error)",
                 &["outcome"],
+            ),
+            webhooks_total: counter(
+                r,
+                "autoinvest_webhooks_total",
+                "Platform webhooks received, by outcome (accepted, malformed, forged, replayed, unavailable); platform \"unknown\" until a signature names the account",
+                &["platform", "outcome"],
             ),
             registry,
         })

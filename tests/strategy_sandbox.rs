@@ -150,6 +150,7 @@ fn every_shipped_strategy_compiles() {
     assert_eq!(
         names,
         [
+            "fundamerica_equity.rhai",
             "prime_loans.rhai",
             "reg_cf_filter.rhai",
             "whole_loan_sniper.rhai",

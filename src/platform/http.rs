@@ -119,6 +119,7 @@ pub struct Request {
     query: Vec<(String, String)>,
     auth: Auth,
     json: Option<serde_json::Value>,
+    form: Option<Vec<(String, String)>>,
     class: RequestClass,
     effect: Effect,
     secrets: Vec<Secret>,
@@ -155,6 +156,7 @@ impl Request {
             query: Vec::new(),
             auth: Auth::None,
             json: None,
+            form: None,
             class,
             effect,
             secrets: Vec::new(),
@@ -176,6 +178,15 @@ impl Request {
     /// A JSON body. Register any secret it holds with [`Request::redact`].
     pub fn json(mut self, body: serde_json::Value) -> Request {
         self.json = Some(body);
+        self
+    }
+
+    /// A form-encoded body (`application/x-www-form-urlencoded`), fields in this
+    /// order. A request has one body: a form replaces any JSON body. Register any
+    /// secret it holds with [`Request::redact`].
+    pub fn form(mut self, fields: Vec<(String, String)>) -> Request {
+        self.json = None;
+        self.form = Some(fields);
         self
     }
 
@@ -399,6 +410,9 @@ impl PlatformHttp {
         }
         if let Some(json) = &request.json {
             builder = builder.json(json);
+        }
+        if let Some(fields) = &request.form {
+            builder = builder.form(fields);
         }
         builder
             .build()
@@ -793,6 +807,24 @@ mod tests {
         // base64("key:")
         assert_eq!(built.headers()[AUTHORIZATION], "Basic a2V5Og==");
         assert_eq!(format!("{basic:?}"), "Request(GET /api/v2/orders)");
+    }
+
+    #[test]
+    fn form_bodies_are_url_encoded_in_order_and_replace_json() {
+        let url = Url::parse("http://127.0.0.1:9/api/investments").unwrap();
+        let request = Request::state_changing(Method::POST, url)
+            .json(serde_json::json!({"ignored": true}))
+            .form(vec![
+                ("amount".to_string(), "1000.00".to_string()),
+                ("offering_id".to_string(), "a b&c=d".to_string()),
+            ]);
+        let built = layer().build(&request).unwrap();
+        assert_eq!(
+            built.headers()[CONTENT_TYPE],
+            "application/x-www-form-urlencoded"
+        );
+        let body = built.body().and_then(|body| body.as_bytes()).unwrap();
+        assert_eq!(body, b"amount=1000.00&offering_id=a+b%26c%3Dd");
     }
 
     #[test]

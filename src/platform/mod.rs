@@ -4,6 +4,7 @@
 //! next to the mapping into the domain model. Pacing, 429 handling and HTTP metrics
 //! live in the shared [`http`] layer every client sends through.
 
+pub mod fundamerica;
 pub mod fundingcircle;
 pub mod http;
 pub mod issuer_portal;

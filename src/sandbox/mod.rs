@@ -18,6 +18,7 @@
 
 mod clock;
 mod faults;
+mod fundamerica;
 mod fundingcircle;
 mod issuer_portal;
 mod listings;
@@ -35,6 +36,7 @@ use axum::{Json, Router};
 use chrono::{DateTime, Utc};
 use clock::SandboxClock;
 use faults::FaultInjector;
+use fundamerica::FundAmerica;
 use fundingcircle::FundingCircle;
 use issuer_portal::IssuerPortal;
 use serde_json::json;
@@ -129,6 +131,7 @@ struct Sandbox {
     faults: FaultInjector,
     fundingcircle: FundingCircle,
     issuer_portal: IssuerPortal,
+    fundamerica: FundAmerica,
 }
 
 fn app(options: SandboxOptions) -> Router {
@@ -136,11 +139,13 @@ fn app(options: SandboxOptions) -> Router {
     let faults = FaultInjector::new(options.faults, options.seed);
     let fundingcircle = FundingCircle::new(&options, clock);
     let issuer_portal = IssuerPortal::new(&options, clock);
+    let fundamerica = FundAmerica::new(&options, clock);
     let sandbox = Sandbox {
         options,
         faults: faults.clone(),
         fundingcircle: fundingcircle.clone(),
         issuer_portal: issuer_portal.clone(),
+        fundamerica: fundamerica.clone(),
     };
     let admin = Router::new()
         .route("/faults", get(get_faults).put(put_faults))
@@ -149,7 +154,8 @@ fn app(options: SandboxOptions) -> Router {
         .with_state(sandbox);
     Router::new()
         .nest(fundingcircle::PREFIX, fundingcircle.router(faults.clone()))
-        .nest(issuer_portal::PREFIX, issuer_portal.router(faults))
+        .nest(issuer_portal::PREFIX, issuer_portal.router(faults.clone()))
+        .nest(fundamerica::PREFIX, fundamerica.router(faults))
         .nest("/__sandbox", admin)
         .layer(from_fn(log_request))
 }
@@ -199,6 +205,7 @@ async fn ledger(State(sandbox): State<Sandbox>) -> Json<serde_json::Value> {
     Json(json!({
         "fundingcircle": sandbox.fundingcircle.ledger(),
         "issuer_portal": sandbox.issuer_portal.ledger(),
+        "fundamerica": sandbox.fundamerica.ledger(),
     }))
 }
 
@@ -208,6 +215,7 @@ async fn reset(State(sandbox): State<Sandbox>) -> StatusCode {
     let clock = SandboxClock::start(sandbox.options.start_time);
     sandbox.fundingcircle.reset(&sandbox.options, clock);
     sandbox.issuer_portal.reset(&sandbox.options, clock);
+    sandbox.fundamerica.reset(&sandbox.options, clock);
     sandbox.faults.reset();
     tracing::info!("sandbox reset");
     StatusCode::NO_CONTENT

@@ -1,0 +1,287 @@
+//! One intent → at most one FundAmerica investment, across `kill -9`.
+//!
+//! Real processes: `autoinvest sandbox` runs as its own process (its ledger outlives
+//! the daemon); `autoinvest run`, configured with only a FundAmerica account pointed at
+//! it and a strategy that buys every offering, is killed with SIGKILL while the
+//! emulator accepts each investment and then drops the connection (or answers
+//! slowly), and is restarted with `--once`. Afterwards every intent must be final and
+//! the emulator must hold exactly the investments the placed intents name — one per
+//! offering, never two.
+
+use serde_json::{json, Value};
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_autoinvest");
+
+/// Buys every offering; sizing fits the amount to each offering's limits and shares.
+const BUY_EVERY_OFFERING: &str = r#"
+fn decide(o, p) {
+    #{ amount: 5000, reason: "test: every offering" }
+}
+"#;
+
+struct KillOnDrop(Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn start_sandbox(port: u16) -> KillOnDrop {
+    let mut child = Command::new(BIN)
+        .args([
+            "sandbox",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--seed",
+            "11",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("sandbox starts");
+    // Wait for its "listening" line, then keep draining stdout so the sandbox never
+    // writes into a closed pipe.
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    stdout.read_line(&mut line).unwrap();
+    assert!(line.contains("listening"), "sandbox said: {line}");
+    std::thread::spawn(move || std::io::copy(&mut stdout, &mut std::io::sink()));
+    KillOnDrop(child)
+}
+
+fn set_faults(port: u16, faults: Value) {
+    let response = reqwest::blocking::Client::new()
+        .put(format!("http://127.0.0.1:{port}/__sandbox/faults"))
+        .json(&faults)
+        .send()
+        .expect("sandbox reachable");
+    assert!(response.status().is_success());
+}
+
+fn ledger(port: u16) -> Value {
+    let body: Value = reqwest::blocking::get(format!("http://127.0.0.1:{port}/__sandbox/ledger"))
+        .expect("sandbox reachable")
+        .json()
+        .expect("ledger is JSON");
+    body["fundamerica"].clone()
+}
+
+fn investments(port: u16) -> Vec<Value> {
+    ledger(port)["investments"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+}
+
+fn write_config(dir: &Path, port: u16) -> PathBuf {
+    std::fs::write(dir.join("strategy.rhai"), BUY_EVERY_OFFERING).unwrap();
+    let text = format!(
+        r#"
+mode = "live"
+state_dir = "state"
+poll_interval = "1s"
+http_listen = ""
+
+[budget]
+daily_limit = "1000000.00"
+total_limit = "1000000.00"
+cash_reserve = "0.00"
+
+[platforms.fa]
+kind = "fundamerica"
+base_url = "http://127.0.0.1:{port}/fundamerica"
+api_key_env = "AUTOINVEST_TEST_FA_API_KEY"
+investor_id = "AcDqHluSTJy1nPjo7om1Ww"
+payment_method = "ach"
+ach_authorization_id = "c1iNJPrgToCWwLOD3pAhgg"
+
+[[strategies]]
+name = "every-offering"
+script = "strategy.rhai"
+platforms = ["fa"]
+max_per_opportunity = "5000.00"
+"#
+    );
+    let path = dir.join("config.toml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+fn daemon(config: &Path, once: bool) -> Command {
+    let mut command = Command::new(BIN);
+    command
+        .arg("--config")
+        .arg(config)
+        .arg("run")
+        .env("AUTOINVEST_TEST_FA_API_KEY", "crash-test-key")
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    if once {
+        command.arg("--once");
+    }
+    command
+}
+
+fn intents(config: &Path) -> Vec<Value> {
+    let output = Command::new(BIN)
+        .arg("--config")
+        .arg(config)
+        .args(["orders", "--json"])
+        .output()
+        .expect("orders runs");
+    assert!(
+        output.status.success(),
+        "orders failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).expect("orders --json is JSON")
+}
+
+/// Runs the daemon until the emulator holds at least `min_investments` investments
+/// (or a deadline), waits `extra_delay`, then kills it with SIGKILL.
+fn run_and_kill(config: &Path, port: u16, min_investments: usize, extra_delay: Duration) {
+    let mut child = KillOnDrop(daemon(config, false).spawn().expect("daemon starts"));
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while Instant::now() < deadline && investments(port).len() < min_investments {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(extra_delay);
+    child.0.kill().expect("SIGKILL");
+    child.0.wait().unwrap();
+}
+
+fn restart_once_and_check(config: &Path, port: u16) {
+    set_faults(port, json!({}));
+    let status = daemon(config, true).status().unwrap();
+    assert!(status.success(), "run --once after the crash failed");
+    check_invariants(config, port);
+}
+
+/// A decimal written as a JSON string or number.
+fn decimal(value: &Value) -> rust_decimal::Decimal {
+    let text = value
+        .as_str()
+        .map_or_else(|| value.to_string(), str::to_string);
+    text.parse()
+        .unwrap_or_else(|_| panic!("not a decimal: {value}"))
+}
+
+fn check_invariants(config: &Path, port: u16) {
+    let investments = investments(port);
+    let intents = intents(config);
+    let mut per_offering: HashMap<&str, usize> = HashMap::new();
+    for investment in &investments {
+        *per_offering
+            .entry(investment["offering_id"].as_str().unwrap())
+            .or_default() += 1;
+    }
+    let doubles: Vec<_> = per_offering.iter().filter(|(_, n)| **n > 1).collect();
+    assert!(doubles.is_empty(), "double investments: {doubles:?}");
+    for intent in &intents {
+        let state = intent["state"]["state"].as_str().unwrap();
+        assert!(
+            ["placed", "rejected", "not_placed"].contains(&state),
+            "intent left unresolved after restart: {intent}"
+        );
+        let offering = intent["opportunity_id"].as_str().unwrap();
+        let on_platform = per_offering.get(offering).copied().unwrap_or(0);
+        if state == "placed" {
+            assert_eq!(
+                on_platform, 1,
+                "placed intent without its investment: {intent}"
+            );
+            let investment = investments
+                .iter()
+                .find(|i| i["id"] == intent["state"]["order_id"])
+                .unwrap_or_else(|| panic!("no investment {}", intent["state"]["order_id"]));
+            assert_eq!(investment["offering_id"], intent["opportunity_id"]);
+            assert_eq!(
+                decimal(&investment["amount"]),
+                decimal(&intent["amount"]),
+                "{intent}"
+            );
+        } else {
+            assert_eq!(
+                on_platform, 0,
+                "an investment exists for an intent marked {state}: {intent}"
+            );
+        }
+    }
+    assert_eq!(
+        investments.len(),
+        intents
+            .iter()
+            .filter(|i| i["state"]["state"] == "placed")
+            .count(),
+        "investments on the platform that no intent accounts for"
+    );
+}
+
+#[test]
+fn accept_then_drop_then_kill_never_doubles_an_investment() {
+    let port = free_port();
+    let _sandbox = start_sandbox(port);
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), port);
+    // Every investment is made, then the connection is dropped: each outcome is ambiguous.
+    set_faults(port, json!({ "drop_after_accept_rate": 1.0 }));
+    run_and_kill(&config, port, 1, Duration::ZERO);
+    restart_once_and_check(&config, port);
+
+    // Another run leaves every final intent as it was and resends none of them; it
+    // only sends for offerings released since (one appears every two seconds).
+    let before = intents(&config);
+    let posts_before = ledger(port)["posts"].as_u64().unwrap();
+    let status = daemon(&config, true).status().unwrap();
+    assert!(status.success());
+    let after = intents(&config);
+    for old in &before {
+        let now = after
+            .iter()
+            .find(|i| i["key"] == old["key"])
+            .expect("intents are never lost");
+        assert_eq!(now["state"], old["state"], "a final intent changed");
+    }
+    let new_intents = (after.len() - before.len()) as u64;
+    let new_posts = ledger(port)["posts"].as_u64().unwrap() - posts_before;
+    assert!(
+        new_posts <= new_intents,
+        "{new_posts} POSTs for {new_intents} new intents"
+    );
+    check_invariants(&config, port);
+}
+
+#[test]
+fn kills_at_varied_moments_with_slow_answers_never_double_an_investment() {
+    let port = free_port();
+    let _sandbox = start_sandbox(port);
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), port);
+    for (cycle, delay_ms) in [0u64, 35, 80, 150, 260].into_iter().enumerate() {
+        let drop_rate = if cycle % 2 == 0 { 0.5 } else { 0.0 };
+        set_faults(
+            port,
+            json!({ "latency_ms": 40, "drop_after_accept_rate": drop_rate }),
+        );
+        run_and_kill(&config, port, cycle, Duration::from_millis(delay_ms));
+    }
+    restart_once_and_check(&config, port);
+    assert!(!investments(port).is_empty(), "the test bought nothing");
+}
