@@ -6,6 +6,7 @@ use crate::config::{Config, Credentials, PlatformSettings};
 use crate::engine::{Engine, StrategySlot};
 use crate::opportunity::{PlatformId, PlatformKind};
 use crate::platform::fundingcircle::{FundingCircleClient, FundingCircleSettings};
+use crate::platform::fundrise::{FundriseClient, FundriseSettings};
 use crate::platform::PlatformClient;
 use crate::portfolio::Portfolio;
 use crate::sizing::{BudgetRules, PlatformRules, StrategyRules};
@@ -134,6 +135,39 @@ pub fn build_client(
                     base_url,
                     username,
                     password,
+                    max_posts_per_second: settings.max_posts_per_second,
+                    max_gets_per_second: settings.max_gets_per_second,
+                    request_timeout: settings.request_timeout,
+                },
+                metrics,
+            )
+            .map_err(|e| fail(e.to_string()))?;
+            Ok(Arc::new(client))
+        }
+        (
+            PlatformKind::Fundrise,
+            Credentials::Fundrise {
+                partner_user_env,
+                partner_password_env,
+                refresh_token_env,
+                account_id,
+                acknowledge_documents,
+            },
+        ) => {
+            let secret = |env_var: &str, key: &str| {
+                config
+                    .secret(settings, env_var, key)
+                    .map_err(|e| fail(e.to_string()))
+            };
+            let client = FundriseClient::new(
+                FundriseSettings {
+                    id: settings.id.clone(),
+                    base_url,
+                    partner_user: secret(partner_user_env, "partner_user_env")?,
+                    partner_password: secret(partner_password_env, "partner_password_env")?,
+                    refresh_token: secret(refresh_token_env, "refresh_token_env")?,
+                    account_id: account_id.clone(),
+                    acknowledge_documents: *acknowledge_documents,
                     max_posts_per_second: settings.max_posts_per_second,
                     max_gets_per_second: settings.max_gets_per_second,
                     request_timeout: settings.request_timeout,

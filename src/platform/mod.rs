@@ -5,6 +5,7 @@
 //! live in the shared [`http`] layer every client sends through.
 
 pub mod fundingcircle;
+pub mod fundrise;
 pub mod http;
 
 use crate::opportunity::{Opportunity, PlatformId, PlatformKind};
