@@ -13,11 +13,13 @@
 //!
 //! Layout: `clock` (monotonic time with a wall-clock origin), `listings` (seeded
 //! listing generation), `rate_window` (sliding-window limits), `faults` (fault
-//! settings and the middleware injecting them), `fundingcircle` (the emulator).
+//! settings and the middleware injecting them), `fundingcircle` and `fundrise` (the
+//! emulators).
 
 mod clock;
 mod faults;
 mod fundingcircle;
+mod fundrise;
 mod listings;
 mod rate_window;
 
@@ -34,6 +36,7 @@ use chrono::{DateTime, Utc};
 use clock::SandboxClock;
 use faults::FaultInjector;
 use fundingcircle::FundingCircle;
+use fundrise::Fundrise;
 use serde_json::json;
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -125,16 +128,19 @@ struct Sandbox {
     options: SandboxOptions,
     faults: FaultInjector,
     fundingcircle: FundingCircle,
+    fundrise: Fundrise,
 }
 
 fn app(options: SandboxOptions) -> Router {
     let clock = SandboxClock::start(options.start_time);
     let faults = FaultInjector::new(options.faults, options.seed);
     let fundingcircle = FundingCircle::new(&options, clock);
+    let fundrise = Fundrise::new(&options, clock);
     let sandbox = Sandbox {
         options,
         faults: faults.clone(),
         fundingcircle: fundingcircle.clone(),
+        fundrise: fundrise.clone(),
     };
     let admin = Router::new()
         .route("/faults", get(get_faults).put(put_faults))
@@ -142,7 +148,8 @@ fn app(options: SandboxOptions) -> Router {
         .route("/reset", post(reset))
         .with_state(sandbox);
     Router::new()
-        .nest(fundingcircle::PREFIX, fundingcircle.router(faults))
+        .nest(fundingcircle::PREFIX, fundingcircle.router(faults.clone()))
+        .nest(fundrise::PREFIX, fundrise.router(faults))
         .nest("/__sandbox", admin)
         .layer(from_fn(log_request))
 }
@@ -189,7 +196,10 @@ fn admin_error(status: StatusCode, message: &str) -> Response {
 }
 
 async fn ledger(State(sandbox): State<Sandbox>) -> Json<serde_json::Value> {
-    Json(json!({"fundingcircle": sandbox.fundingcircle.ledger()}))
+    Json(json!({
+        "fundingcircle": sandbox.fundingcircle.ledger(),
+        "fundrise": sandbox.fundrise.ledger(),
+    }))
 }
 
 /// Every emulator back to its start (listings, cash, sessions, orders, ledger, clock)
@@ -197,6 +207,7 @@ async fn ledger(State(sandbox): State<Sandbox>) -> Json<serde_json::Value> {
 async fn reset(State(sandbox): State<Sandbox>) -> StatusCode {
     let clock = SandboxClock::start(sandbox.options.start_time);
     sandbox.fundingcircle.reset(&sandbox.options, clock);
+    sandbox.fundrise.reset(&sandbox.options, clock);
     sandbox.faults.reset();
     tracing::info!("sandbox reset");
     StatusCode::NO_CONTENT
