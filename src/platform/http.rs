@@ -639,8 +639,8 @@ fn json_message(json: &serde_json::Value) -> Option<String> {
     })
 }
 
-/// "code: message; field: problem, problem (referenceId …)": every part Fundrise
-/// gave, with the reference its support asks for.
+/// "referenceId …: code: message; field: problem, problem": every part Fundrise gave,
+/// the reference its support asks for first (so truncation never cuts it off).
 fn fundrise_message(json: &serde_json::Value, reference: &str) -> String {
     let mut parts = Vec::new();
     if let Some(headline) = error_entry(json) {
@@ -659,9 +659,9 @@ fn fundrise_message(json: &serde_json::Value, reference: &str) -> String {
         parts.push("no message".to_string());
     }
     format!(
-        "{} (referenceId {})",
-        parts.join("; "),
-        single_line(reference)
+        "referenceId {}: {}",
+        single_line(reference),
+        parts.join("; ")
     )
 }
 
@@ -741,15 +741,15 @@ mod tests {
             (r#"{"detail":"Invalid token."}"#, "Invalid token."),
             (
                 r#"{"referenceId":"ed85","code":"100502","message":"acknowledgedDocumentIds do not match those required"}"#,
-                "100502: acknowledgedDocumentIds do not match those required (referenceId ed85)",
+                "referenceId ed85: 100502: acknowledgedDocumentIds do not match those required",
             ),
             (
                 r#"{"referenceId":"ed86","validationErrors":{"amount":["must not be null","must be greater than or equal to 10.00"],"offeringId":["must not be blank"]}}"#,
-                "amount: must not be null, must be greater than or equal to 10.00; offeringId: must not be blank (referenceId ed86)",
+                "referenceId ed86: amount: must not be null, must be greater than or equal to 10.00; offeringId: must not be blank",
             ),
             (
                 r#"{"referenceId":"ed87"}"#,
-                "no message (referenceId ed87)",
+                "referenceId ed87: no message",
             ),
             (r#"{"other":1}"#, r#"{"other":1}"#),
             ("plain\n  text", "plain text"),

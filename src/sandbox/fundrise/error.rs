@@ -149,7 +149,12 @@ mod tests {
     #[test]
     fn documented_refusals_keep_the_spec_codes_and_messages() {
         let cases = [
-            (FrError::InvalidOfferingId, 404, Some("200101"), "Invalid offeringId provided"),
+            (
+                FrError::InvalidOfferingId,
+                404,
+                Some("200101"),
+                "Invalid offeringId provided",
+            ),
             (
                 FrError::DocumentIdsMismatch,
                 400,
@@ -168,7 +173,12 @@ mod tests {
                 Some("100511"),
                 "Cancellation window is closed for this Investment",
             ),
-            (FrError::InvestmentNotFound, 404, Some("100512"), "Invalid investmentId provided"),
+            (
+                FrError::InvestmentNotFound,
+                404,
+                Some("100512"),
+                "Invalid investmentId provided",
+            ),
             (
                 FrError::TransactionNotFound,
                 404,
@@ -190,7 +200,10 @@ mod tests {
         }
         let validation = FrError::field("amount", &["must not be null"]);
         assert_eq!(validation.message(), None);
-        assert_eq!(validation.validation_errors().unwrap()["amount"], ["must not be null"]);
+        assert_eq!(
+            validation.validation_errors().unwrap()["amount"],
+            ["must not be null"]
+        );
     }
 
     #[test]

@@ -218,7 +218,11 @@ impl Market {
     }
 
     /// `POST /v1/oauth/token` (refresh token flow).
-    pub(crate) fn issue_token(&mut self, body: &Value, now: Instant) -> Result<AccessToken, FrError> {
+    pub(crate) fn issue_token(
+        &mut self,
+        body: &Value,
+        now: Instant,
+    ) -> Result<AccessToken, FrError> {
         let mut problems = FieldErrors::new();
         let grant_type = required_text(body, "grantType", &mut problems);
         let refresh_token = required_text(body, "refreshToken", &mut problems);
@@ -271,7 +275,11 @@ impl Market {
     }
 
     /// `GET /v1/offering/{id}/documents`.
-    pub(crate) fn documents(&self, offering_id: &str, now: Instant) -> Result<Vec<Document>, FrError> {
+    pub(crate) fn documents(
+        &self,
+        offering_id: &str,
+        now: Instant,
+    ) -> Result<Vec<Document>, FrError> {
         let fund = self
             .released_fund(offering_id, now)
             .ok_or(FrError::DocumentsNotFound)?;
@@ -339,8 +347,10 @@ impl Market {
             cancelled: false,
         };
         self.next_transaction_id += 1;
-        self.by_reference
-            .insert(investment.partner_reference_id.clone(), self.investments.len());
+        self.by_reference.insert(
+            investment.partner_reference_id.clone(),
+            self.investments.len(),
+        );
         self.investments.push(investment);
         let placed = &self.investments[self.investments.len() - 1];
         Ok(self.investment_transaction(placed, now))
@@ -485,7 +495,11 @@ impl Market {
         Offering {
             current_price: fund.price_cents.map(|cents| Price {
                 price: cents_text(cents),
-                price_date: self.clock.wall_time_at(Duration::ZERO).format("%Y-%m-%dT00:00:00Z").to_string(),
+                price_date: self
+                    .clock
+                    .wall_time_at(Duration::ZERO)
+                    .format("%Y-%m-%dT00:00:00Z")
+                    .to_string(),
             }),
             offering_id: fund.id.clone(),
             offering_name: fund.name,
@@ -522,8 +536,8 @@ impl Market {
     /// investments and other transaction types from their own.
     fn history(&self) -> Vec<Transaction> {
         let first = &self.catalog[0];
-        let old = self.clock.wall_time_at(Duration::ZERO)
-            - chrono::TimeDelta::days(HISTORY_AGE_DAYS);
+        let old =
+            self.clock.wall_time_at(Duration::ZERO) - chrono::TimeDelta::days(HISTORY_AGE_DAYS);
         vec![
             Transaction {
                 transaction_id: "1".into(),
@@ -761,7 +775,9 @@ mod tests {
         market
             .released(now)
             .iter()
-            .find(|f| f.open && f.min_cents == PLATFORM_MIN_CENTS && f.max_cents == PLATFORM_MAX_CENTS)
+            .find(|f| {
+                f.open && f.min_cents == PLATFORM_MIN_CENTS && f.max_cents == PLATFORM_MAX_CENTS
+            })
             .cloned()
             .expect("seed 42 releases a standard open fund at the start")
     }
@@ -794,7 +810,13 @@ mod tests {
             release_interval: Duration::ZERO,
             ..settings()
         });
-        assert_eq!(all_at_once.offerings(None, clock.at(Duration::ZERO)).unwrap().len(), 12);
+        assert_eq!(
+            all_at_once
+                .offerings(None, clock.at(Duration::ZERO))
+                .unwrap()
+                .len(),
+            12
+        );
     }
 
     #[test]
@@ -806,7 +828,9 @@ mod tests {
         let now = clock.at(Duration::ZERO);
         let venture = market.offerings(Some("VENTURE"), now).unwrap();
         assert!(!venture.is_empty());
-        assert!(venture.iter().all(|o| o.asset_class.asset_class_type == "VENTURE"));
+        assert!(venture
+            .iter()
+            .all(|o| o.asset_class.asset_class_type == "VENTURE"));
         assert!(matches!(
             market.offerings(Some("CRYPTO"), now),
             Err(FrError::Validation(_))
@@ -825,29 +849,41 @@ mod tests {
         assert_eq!(token.expires_in, "10");
         assert_eq!(token.refresh_token, "sandbox");
         assert_eq!(token.token_type, "Bearer");
-        assert_eq!(market.authorize(Some(&token.access_token), clock.at(9 * SECOND)), Ok(()));
+        assert_eq!(
+            market.authorize(Some(&token.access_token), clock.at(9 * SECOND)),
+            Ok(())
+        );
         assert_eq!(
             market.authorize(Some(&token.access_token), clock.at(10 * SECOND)),
             Err(FrError::Unauthorized)
         );
-        assert_eq!(market.authorize(Some("forged"), start), Err(FrError::Unauthorized));
+        assert_eq!(
+            market.authorize(Some("forged"), start),
+            Err(FrError::Unauthorized)
+        );
         assert_eq!(market.authorize(None, start), Err(FrError::Unauthorized));
         assert_eq!(
-            market.issue_token(&json!({"grantType": "password", "refreshToken": "x"}), start),
+            market.issue_token(
+                &json!({"grantType": "password", "refreshToken": "x"}),
+                start
+            ),
             Err(FrError::InvalidGrantType)
         );
         assert_eq!(
-            market.issue_token(&json!({"grantType": "refresh_token", "refreshToken": REFUSED_SECRET}), start),
+            market.issue_token(
+                &json!({"grantType": "refresh_token", "refreshToken": REFUSED_SECRET}),
+                start
+            ),
             Err(FrError::Unauthorized)
         );
         let missing = market.issue_token(&json!({"grantType": "refresh_token"}), start);
-        assert_eq!(
-            missing,
-            Err(FrError::field("refreshToken", &[BLANK, NULL]))
-        );
+        assert_eq!(missing, Err(FrError::field("refreshToken", &[BLANK, NULL])));
         assert_eq!(market.check_partner("partner", "sandbox"), Ok(()));
         for (user, password) in [("", "p"), ("u", ""), ("u", REFUSED_SECRET)] {
-            assert_eq!(market.check_partner(user, password), Err(FrError::Unauthorized));
+            assert_eq!(
+                market.check_partner(user, password),
+                Err(FrError::Unauthorized)
+            );
         }
     }
 
@@ -883,7 +919,10 @@ mod tests {
         let cancelled = market
             .cancel_investment(SANDBOX_ACCOUNT_ID, "1001", clock.at(SECOND))
             .unwrap();
-        assert_eq!((cancelled.status, cancelled.is_cancellable), ("FAILED", false));
+        assert_eq!(
+            (cancelled.status, cancelled.is_cancellable),
+            ("FAILED", false)
+        );
         assert_eq!(
             market.cancel_investment(SANDBOX_ACCOUNT_ID, "1001", clock.at(2 * SECOND)),
             Err(FrError::NotPending)
@@ -964,7 +1003,10 @@ mod tests {
             ),
             (
                 request(&fund, "ai-6", "10.005"),
-                FrError::field("amount", &["decimal places must be less than or equal to 2"]),
+                FrError::field(
+                    "amount",
+                    &["decimal places must be less than or equal to 2"],
+                ),
             ),
             (
                 request(&fund, "ai-7", "9.99"),
@@ -978,16 +1020,25 @@ mod tests {
                 request(&fund, "ai-9", "ten"),
                 FrError::field("amount", &["must be a decimal amount"]),
             ),
-            (request(&fund, " ", "10.00"), FrError::field("partnerReferenceId", &[BLANK])),
+            (
+                request(&fund, " ", "10.00"),
+                FrError::field("partnerReferenceId", &[BLANK]),
+            ),
             (unknown_offering, FrError::InvalidOfferingId),
-            (request(&closed, "ai-10", "100.00"), FrError::OfferingClosed(closed.id.clone())),
+            (
+                request(&closed, "ai-10", "100.00"),
+                FrError::OfferingClosed(closed.id.clone()),
+            ),
             (missing_document, FrError::DocumentIdsMismatch),
             (extra_document, FrError::DocumentIdsMismatch),
             (
                 below_fund_minimum,
                 FrError::field(
                     "amount",
-                    &[&format!("must be greater than or equal to {}", cents_text(narrow.min_cents))],
+                    &[&format!(
+                        "must be greater than or equal to {}",
+                        cents_text(narrow.min_cents)
+                    )],
                 ),
             ),
         ];
@@ -1076,7 +1127,10 @@ mod tests {
         assert_eq!(market.admit("client:1".into(), "PUT", now), Ok(()));
         assert_eq!(market.admit("client:1".into(), "GET", now), Ok(()));
         assert_eq!(market.admit("partner:p".into(), "POST", now), Ok(()));
-        assert_eq!(market.admit("client:1".into(), "POST", clock.at(SECOND)), Ok(()));
+        assert_eq!(
+            market.admit("client:1".into(), "POST", clock.at(SECOND)),
+            Ok(())
+        );
     }
 
     #[test]
@@ -1094,7 +1148,12 @@ mod tests {
         }
         let ledger = market.ledger(clock.at(Duration::ZERO));
         assert_eq!(
-            (ledger.posts, ledger.duplicates, ledger.rate_limited, ledger.rejected),
+            (
+                ledger.posts,
+                ledger.duplicates,
+                ledger.rate_limited,
+                ledger.rejected
+            ),
             (5, 1, 1, 1)
         );
         assert_eq!(ledger.post_times_ms, [10, 20, 30, 40, 50]);

@@ -82,7 +82,10 @@ impl Fundrise {
                 "/v1/offering/{offering_id}/acknowledgments",
                 get(acknowledgments),
             )
-            .route("/v1/account/{account_id}/investment", post(place_investment))
+            .route(
+                "/v1/account/{account_id}/investment",
+                post(place_investment),
+            )
             .route(
                 "/v1/account/{account_id}/investment/{transaction_id}/cancel",
                 put(cancel_investment),
@@ -147,7 +150,11 @@ async fn require_partner(State(fr): State<Fundrise>, request: Request, next: Nex
         Some((user, password)) => {
             let mut market = fr.locked();
             market.check_partner(&user, &password).and_then(|()| {
-                market.admit(format!("partner:{user}"), method_name(request.method()), Instant::now())
+                market.admit(
+                    format!("partner:{user}"),
+                    method_name(request.method()),
+                    Instant::now(),
+                )
             })
         }
         None => Err(FrError::Unauthorized),
@@ -165,7 +172,9 @@ async fn require_bearer(State(fr): State<Fundrise>, request: Request, next: Next
         let mut market = fr.locked();
         market
             .authorize(bearer_token(request.headers()), now)
-            .and_then(|()| market.admit(CLIENT_PRINCIPAL.into(), method_name(request.method()), now))
+            .and_then(|()| {
+                market.admit(CLIENT_PRINCIPAL.into(), method_name(request.method()), now)
+            })
     };
     match admitted {
         Ok(()) => next.run(request).await,
@@ -250,7 +259,10 @@ fn json_object(body: &Bytes) -> Result<Value, FrError> {
     }
 }
 
-async fn issue_token(State(fr): State<Fundrise>, body: Bytes) -> Result<Json<AccessToken>, FrError> {
+async fn issue_token(
+    State(fr): State<Fundrise>,
+    body: Bytes,
+) -> Result<Json<AccessToken>, FrError> {
     let body = json_object(&body)?;
     let token = fr.locked().issue_token(&body, Instant::now())?;
     Ok(Json(token))
@@ -382,7 +394,10 @@ mod tests {
     fn only_investment_posts_are_order_posts() {
         assert!(is_order_post(&Method::POST, "/v1/account/12/investment"));
         assert!(!is_order_post(&Method::GET, "/v1/account/12/investment"));
-        assert!(!is_order_post(&Method::PUT, "/v1/account/12/investment/5/cancel"));
+        assert!(!is_order_post(
+            &Method::PUT,
+            "/v1/account/12/investment/5/cancel"
+        ));
         assert!(!is_order_post(&Method::POST, "/v1/oauth/token"));
     }
 }
