@@ -186,7 +186,8 @@ async fn offerings_use_partner_basic_auth_and_only_open_ones_become_opportunitie
     assert_eq!(income.kind, OpportunityKind::Offering);
     assert_eq!(income.purchase, PurchaseMode::Fractional);
     assert_eq!(income.name.as_deref(), Some("Income Interval Fund"));
-    assert_eq!(income.asset_class.as_deref(), Some("PRIVATE_CREDIT"));
+    assert_eq!(income.asset_class.as_deref(), Some("private_credit"));
+    assert_eq!(income.extra["asset_class_type"], "PRIVATE_CREDIT");
     assert_eq!(income.status, "OPEN");
     assert_eq!(income.min_investment, Some(dec!(10.00)));
     assert_eq!(income.max_investment, Some(dec!(100000.00)));
@@ -205,7 +206,7 @@ async fn offerings_use_partner_basic_auth_and_only_open_ones_become_opportunitie
         found[1].extra.get("share_price").is_none(),
         "no currentPrice"
     );
-    assert_eq!(found[1].asset_class.as_deref(), Some("REAL_ESTATE"));
+    assert_eq!(found[1].asset_class.as_deref(), Some("real_estate"));
     assert_eq!(parse_errors(&metrics), 0);
 }
 
@@ -1292,4 +1293,67 @@ fn sizing_keeps_fundrise_offerings_within_limits_and_two_decimals() {
             None => assert_eq!(sized.map_err(|r| r.rule), Err("minimum"), "{name}"),
         }
     }
+}
+
+// ---------------------------------------------------------------- the shipped DCA strategy
+
+#[test]
+fn the_shipped_dca_strategy_buys_chosen_funds_once_a_month_up_to_a_cap() {
+    use autoinvest::platform::fundrise::wire::OfferingResponse;
+    use autoinvest::strategy::{Strategy, StrategyAnswer};
+    let path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("strategies/fundrise_dca.rhai");
+    let strategy = Strategy::compile_file("dca", &path).unwrap();
+    let spec = Spec::load();
+    let sample: Vec<OfferingResponse> =
+        serde_json::from_value(spec.response_examples("/v1/offerings", "get", "200")[0].clone())
+            .unwrap();
+    let fund = |index: usize| {
+        sample[index]
+            .to_opportunity(&PlatformId::new("fr"))
+            .unwrap()
+    };
+    let (credit, real_estate, venture) = (fund(0), fund(1), fund(2));
+    let mut portfolio = Portfolio::new(None);
+    portfolio.set_today(chrono::NaiveDate::from_ymd_opt(2026, 11, 20).unwrap());
+    let decide = |o: &autoinvest::opportunity::Opportunity, p: &Portfolio| {
+        strategy.decide(o, p.view()).unwrap()
+    };
+
+    assert_eq!(
+        decide(&real_estate, &portfolio),
+        StrategyAnswer::Buy {
+            amount: dec!(100.00),
+            reason: Some("2026-11: 100.00 into Flagship Real Estate Fund".into()),
+            slot: Some("2026-11".into()),
+        }
+    );
+    assert!(matches!(
+        decide(&credit, &portfolio),
+        StrategyAnswer::Buy { .. }
+    ));
+    let skipped = |answer: StrategyAnswer| match answer {
+        StrategyAnswer::Skip { reason } => reason.unwrap_or_default(),
+        other => panic!("expected a skip, got {other:?}"),
+    };
+    assert_eq!(
+        skipped(decide(&venture, &portfolio)),
+        "asset class venture is not in the plan"
+    );
+    let mut expensive = real_estate.clone();
+    expensive.min_investment = Some(dec!(500.00));
+    assert!(skipped(decide(&expensive, &portfolio)).contains("minimum 500.00"));
+    // A fund that already holds $2,400 gets no more.
+    let now = Utc::now();
+    let mut held = intent_at("2", dec!(2400), now);
+    held.state = OrderState::Placed {
+        order_id: "t".into(),
+        amount: dec!(2400),
+        platform_status: "COMPLETE".into(),
+    };
+    portfolio.record(&held);
+    assert_eq!(
+        skipped(decide(&real_estate, &portfolio)),
+        "the fund already holds 2400"
+    );
 }

@@ -150,6 +150,7 @@ fn every_shipped_strategy_compiles() {
     assert_eq!(
         names,
         [
+            "fundrise_dca.rhai",
             "prime_loans.rhai",
             "whole_loan_sniper.rhai",
             "yield_ladder.rhai"

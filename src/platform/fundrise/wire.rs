@@ -139,10 +139,13 @@ impl OfferingResponse {
         let (minimum, maximum) = self.limits();
         opportunity.purchase = PurchaseMode::Fractional;
         opportunity.name = Some(self.offering_name.clone());
+        // Lower case, as scripts see asset classes on every platform ("real_estate");
+        // Fundrise's own enum word stays in `extra.asset_class_type`.
         opportunity.asset_class = self
             .asset_class
             .as_ref()
-            .and_then(|class| class.asset_class_type.clone());
+            .and_then(|class| class.asset_class_type.as_deref())
+            .map(str::to_ascii_lowercase);
         opportunity.status = self.status.clone();
         opportunity.min_investment = Some(minimum);
         opportunity.max_investment = Some(maximum);
@@ -176,13 +179,21 @@ impl OfferingResponse {
     /// Platform-specific fields scripts read as `o.extra`.
     fn extra(&self) -> BTreeMap<String, serde_json::Value> {
         let mut extra = BTreeMap::new();
-        let label = self
-            .asset_class
-            .as_ref()
-            .and_then(|class| class.asset_class_label.clone());
+        let class = self.asset_class.as_ref();
         let price = self.current_price.as_ref();
         let entries = [
-            ("asset_class_label", label.map(serde_json::Value::from)),
+            (
+                "asset_class_type",
+                class
+                    .and_then(|c| c.asset_class_type.clone())
+                    .map(serde_json::Value::from),
+            ),
+            (
+                "asset_class_label",
+                class
+                    .and_then(|c| c.asset_class_label.clone())
+                    .map(serde_json::Value::from),
+            ),
             (
                 "primary_objective",
                 self.primary_objective.clone().map(serde_json::Value::from),
