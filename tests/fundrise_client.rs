@@ -203,7 +203,7 @@ async fn offerings_use_partner_basic_auth_and_only_open_ones_become_opportunitie
     assert_eq!(income.extra["share_price"].to_string(), "10.0");
     assert_eq!(income.extra["price_date"], "2020-01-01T00:00:00Z");
     assert!(
-        found[1].extra.get("share_price").is_none(),
+        !found[1].extra.contains_key("share_price"),
         "no currentPrice"
     );
     assert_eq!(found[1].asset_class.as_deref(), Some("real_estate"));
