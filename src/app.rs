@@ -8,6 +8,7 @@ use crate::opportunity::{PlatformId, PlatformKind};
 use crate::platform::fundamerica::wire::PaymentMethod;
 use crate::platform::fundamerica::{FundAmericaClient, FundAmericaSettings};
 use crate::platform::fundingcircle::{FundingCircleClient, FundingCircleSettings};
+use crate::platform::fundrise::{FundriseClient, FundriseSettings};
 use crate::platform::issuer_portal::{IssuerPortalClient, IssuerPortalSettings};
 use crate::platform::PlatformClient;
 use crate::portfolio::Portfolio;
@@ -202,6 +203,39 @@ pub fn build_client(
                     api_key,
                     investor_id: investor_id.clone(),
                     payment_method,
+                    max_posts_per_second: settings.max_posts_per_second,
+                    max_gets_per_second: settings.max_gets_per_second,
+                    request_timeout: settings.request_timeout,
+                },
+                metrics,
+            )
+            .map_err(|e| fail(e.to_string()))?;
+            Ok(Arc::new(client))
+        }
+        (
+            PlatformKind::Fundrise,
+            Credentials::Fundrise {
+                partner_user_env,
+                partner_password_env,
+                refresh_token_env,
+                account_id,
+                acknowledge_documents,
+            },
+        ) => {
+            let secret = |env_var: &str, key: &str| {
+                config
+                    .secret(settings, env_var, key)
+                    .map_err(|e| fail(e.to_string()))
+            };
+            let client = FundriseClient::new(
+                FundriseSettings {
+                    id: settings.id.clone(),
+                    base_url,
+                    partner_user: secret(partner_user_env, "partner_user_env")?,
+                    partner_password: secret(partner_password_env, "partner_password_env")?,
+                    refresh_token: secret(refresh_token_env, "refresh_token_env")?,
+                    account_id: account_id.clone(),
+                    acknowledge_documents: *acknowledge_documents,
                     max_posts_per_second: settings.max_posts_per_second,
                     max_gets_per_second: settings.max_gets_per_second,
                     request_timeout: settings.request_timeout,

@@ -151,6 +151,7 @@ fn every_shipped_strategy_compiles() {
         names,
         [
             "fundamerica_equity.rhai",
+            "fundrise_dca.rhai",
             "prime_loans.rhai",
             "reg_cf_filter.rhai",
             "whole_loan_sniper.rhai",

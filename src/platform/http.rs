@@ -43,6 +43,10 @@ pub const USER_AGENT: &str = concat!("autoinvest/", env!("CARGO_PKG_VERSION"));
 /// it, and an unbounded read would let a broken proxy exhaust memory.
 pub const MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
 
+/// The response header naming the platform's id for an exchange (Fundrise documents it;
+/// it is logged at debug level whenever a platform sends it).
+pub const REQUEST_ID: &str = "request-id";
+
 /// Error messages taken from a platform's answer are cut to this many characters.
 pub const MAX_MESSAGE_CHARS: usize = 300;
 
@@ -288,6 +292,8 @@ struct Reply {
     status: StatusCode,
     retry_after: Option<Duration>,
     content_type: Option<String>,
+    /// The platform's id for this exchange (`Request-Id`), for support requests.
+    request_id: Option<String>,
     body: Bytes,
 }
 
@@ -371,7 +377,11 @@ impl PlatformHttp {
             Ok(reply) => reply.status.as_str().to_string(),
             Err(failure) => failure.kind.label().to_string(),
         };
-        self.record(request, &status_label, started.elapsed());
+        let request_id = outcome
+            .as_ref()
+            .ok()
+            .and_then(|reply| reply.request_id.as_deref());
+        self.record(request, &status_label, started.elapsed(), request_id);
 
         match outcome {
             Ok(reply) => self.accept(request, reply),
@@ -429,7 +439,7 @@ impl PlatformHttp {
             })
     }
 
-    fn record(&self, request: &Request, status: &str, elapsed: Duration) {
+    fn record(&self, request: &Request, status: &str, elapsed: Duration, request_id: Option<&str>) {
         let platform = self.platform.as_str();
         let method = request.method.as_str();
         self.metrics
@@ -440,7 +450,7 @@ impl PlatformHttp {
             .http_request_seconds
             .with_label_values(&[platform, method])
             .observe(elapsed.as_secs_f64());
-        tracing::debug!(platform, request = %request.describe(), status, elapsed_ms = elapsed.as_millis() as u64, "platform request");
+        tracing::debug!(platform, request = %request.describe(), status, elapsed_ms = elapsed.as_millis() as u64, request_id = request_id.unwrap_or(""), "platform request");
     }
 
     /// Feeds the pacer and classifies the status of a complete answer.
@@ -551,6 +561,7 @@ async fn read_reply(mut response: reqwest::Response) -> Result<Reply, TransportF
     let headers = response.headers();
     let retry_after = retry_after(headers);
     let content_type = header_text(headers, CONTENT_TYPE.as_str());
+    let request_id = header_text(headers, REQUEST_ID);
     let mut body = BytesMut::new();
     while let Some(chunk) = response
         .chunk()
@@ -569,6 +580,7 @@ async fn read_reply(mut response: reqwest::Response) -> Result<Reply, TransportF
         status,
         retry_after,
         content_type,
+        request_id,
         body: body.freeze(),
     })
 }
@@ -615,10 +627,14 @@ pub fn platform_message(status: StatusCode, content_type: Option<&str>, body: &[
 
 /// The message in the error shapes platforms use: `{"errors":[{"code","message"}]}`,
 /// `{"errors":["..."]}`, `{"error":".."}`, `{"error":{"message":..}}`, `{"message":..}`,
-/// `{"status_message":..}`, `{"detail":..}`.
+/// `{"status_message":..}`, `{"detail":..}`, and Fundrise's
+/// `{"referenceId", "code", "message", "validationErrors": {field: [..]}}`.
 fn json_message(json: &serde_json::Value) -> Option<String> {
     if let Some(text) = json.as_str() {
         return Some(single_line(text));
+    }
+    if let Some(reference) = json.get("referenceId").and_then(|id| id.as_str()) {
+        return Some(fundrise_message(json, reference));
     }
     if let Some(errors) = json.get("errors").and_then(|errors| errors.as_array()) {
         let parts: Vec<String> = errors.iter().filter_map(error_entry).collect();
@@ -641,6 +657,32 @@ fn json_message(json: &serde_json::Value) -> Option<String> {
             .map(single_line)
             .or_else(|| json_message(value))
     })
+}
+
+/// "referenceId …: code: message; field: problem, problem": every part Fundrise gave,
+/// the reference its support asks for first (so truncation never cuts it off).
+fn fundrise_message(json: &serde_json::Value, reference: &str) -> String {
+    let mut parts = Vec::new();
+    if let Some(headline) = error_entry(json) {
+        parts.push(headline);
+    }
+    if let Some(fields) = json.get("validationErrors").and_then(|v| v.as_object()) {
+        for (field, problems) in fields {
+            let problems: Vec<&str> = problems
+                .as_array()
+                .map(|list| list.iter().filter_map(|p| p.as_str()).collect())
+                .unwrap_or_default();
+            parts.push(single_line(&format!("{field}: {}", problems.join(", "))));
+        }
+    }
+    if parts.is_empty() {
+        parts.push("no message".to_string());
+    }
+    format!(
+        "referenceId {}: {}",
+        single_line(reference),
+        parts.join("; ")
+    )
 }
 
 /// One entry of an `errors` array: "code: message", or either alone.
@@ -717,6 +759,18 @@ mod tests {
             (r#"{"message":"Validation failed"}"#, "Validation failed"),
             (r#"{"status_message":"Not found"}"#, "Not found"),
             (r#"{"detail":"Invalid token."}"#, "Invalid token."),
+            (
+                r#"{"referenceId":"ed85","code":"100502","message":"acknowledgedDocumentIds do not match those required"}"#,
+                "referenceId ed85: 100502: acknowledgedDocumentIds do not match those required",
+            ),
+            (
+                r#"{"referenceId":"ed86","validationErrors":{"amount":["must not be null","must be greater than or equal to 10.00"],"offeringId":["must not be blank"]}}"#,
+                "referenceId ed86: amount: must not be null, must be greater than or equal to 10.00; offeringId: must not be blank",
+            ),
+            (
+                r#"{"referenceId":"ed87"}"#,
+                "referenceId ed87: no message",
+            ),
             (r#"{"other":1}"#, r#"{"other":1}"#),
             ("plain\n  text", "plain text"),
             ("", "empty body (422 Unprocessable Entity)"),

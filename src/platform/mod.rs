@@ -6,6 +6,7 @@
 
 pub mod fundamerica;
 pub mod fundingcircle;
+pub mod fundrise;
 pub mod http;
 pub mod issuer_portal;
 

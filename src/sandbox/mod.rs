@@ -13,13 +13,14 @@
 //!
 //! Layout: `clock` (monotonic time with a wall-clock origin), `listings` (seeded
 //! listing generation), `rate_window` (sliding-window limits), `faults` (fault
-//! settings and the middleware injecting them), `fundingcircle` and `issuer_portal`
-//! (the emulators).
+//! settings and the middleware injecting them), and one emulator per platform:
+//! `fundingcircle`, `fundrise`, `fundamerica`, `issuer_portal`.
 
 mod clock;
 mod faults;
 mod fundamerica;
 mod fundingcircle;
+mod fundrise;
 mod issuer_portal;
 mod listings;
 mod rate_window;
@@ -38,6 +39,7 @@ use clock::SandboxClock;
 use faults::FaultInjector;
 use fundamerica::FundAmerica;
 use fundingcircle::FundingCircle;
+use fundrise::Fundrise;
 use issuer_portal::IssuerPortal;
 use serde_json::json;
 use std::net::SocketAddr;
@@ -132,6 +134,7 @@ struct Sandbox {
     fundingcircle: FundingCircle,
     issuer_portal: IssuerPortal,
     fundamerica: FundAmerica,
+    fundrise: Fundrise,
 }
 
 fn app(options: SandboxOptions) -> Router {
@@ -140,12 +143,14 @@ fn app(options: SandboxOptions) -> Router {
     let fundingcircle = FundingCircle::new(&options, clock);
     let issuer_portal = IssuerPortal::new(&options, clock);
     let fundamerica = FundAmerica::new(&options, clock);
+    let fundrise = Fundrise::new(&options, clock);
     let sandbox = Sandbox {
         options,
         faults: faults.clone(),
         fundingcircle: fundingcircle.clone(),
         issuer_portal: issuer_portal.clone(),
         fundamerica: fundamerica.clone(),
+        fundrise: fundrise.clone(),
     };
     let admin = Router::new()
         .route("/faults", get(get_faults).put(put_faults))
@@ -155,7 +160,8 @@ fn app(options: SandboxOptions) -> Router {
     Router::new()
         .nest(fundingcircle::PREFIX, fundingcircle.router(faults.clone()))
         .nest(issuer_portal::PREFIX, issuer_portal.router(faults.clone()))
-        .nest(fundamerica::PREFIX, fundamerica.router(faults))
+        .nest(fundamerica::PREFIX, fundamerica.router(faults.clone()))
+        .nest(fundrise::PREFIX, fundrise.router(faults))
         .nest("/__sandbox", admin)
         .layer(from_fn(log_request))
 }
@@ -206,6 +212,7 @@ async fn ledger(State(sandbox): State<Sandbox>) -> Json<serde_json::Value> {
         "fundingcircle": sandbox.fundingcircle.ledger(),
         "issuer_portal": sandbox.issuer_portal.ledger(),
         "fundamerica": sandbox.fundamerica.ledger(),
+        "fundrise": sandbox.fundrise.ledger(),
     }))
 }
 
@@ -216,6 +223,7 @@ async fn reset(State(sandbox): State<Sandbox>) -> StatusCode {
     sandbox.fundingcircle.reset(&sandbox.options, clock);
     sandbox.issuer_portal.reset(&sandbox.options, clock);
     sandbox.fundamerica.reset(&sandbox.options, clock);
+    sandbox.fundrise.reset(&sandbox.options, clock);
     sandbox.faults.reset();
     tracing::info!("sandbox reset");
     StatusCode::NO_CONTENT
