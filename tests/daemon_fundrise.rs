@@ -67,8 +67,8 @@ async fn run_once(path: &Path) {
     scheduler::run(
         config,
         RunOptions {
-            dry_run: false,
             once: true,
+            ..RunOptions::default()
         },
         CancellationToken::new(),
     )
