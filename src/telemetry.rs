@@ -23,6 +23,11 @@ pub const ORDER_OUTCOMES: [&str; 6] = [
     "dry_run",
 ];
 
+/// The `outcome` label values of `autoinvest_notifications_total`: a 2xx answer, a
+/// failed attempt that will be retried, and a notification given up on (too old, its
+/// receiver removed from the config, or not queued because the store failed).
+pub const NOTIFICATION_OUTCOMES: [&str; 3] = ["delivered", "retry", "dropped"];
+
 /// Every metric the daemon exports.
 #[derive(Clone)]
 pub struct Metrics {
@@ -41,6 +46,8 @@ pub struct Metrics {
     pub unresolved_intents: IntGauge,
     pub parse_errors_total: IntCounterVec,
     pub reloads_total: IntCounterVec,
+    /// Outbound notification attempts by receiver (`host[:port]`) and outcome.
+    pub notifications_total: IntCounterVec,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -186,6 +193,12 @@ impl Metrics {
                 "autoinvest_reloads_total",
                 "Hot reloads of strategies and budgets by outcome (ok, error)",
                 &["outcome"],
+            ),
+            notifications_total: counter(
+                r,
+                "autoinvest_notifications_total",
+                "Outbound notification attempts by receiver and outcome (delivered, retry, dropped)",
+                &["target", "outcome"],
             ),
             registry,
         })
