@@ -1,9 +1,11 @@
 //! Command-line interface (the contract in DESIGN.md "CLI") and the commands that
-//! are not the daemon itself: `check`, `orders`, `strategy eval`, `sandbox`, `backtest`.
+//! are not the daemon itself: `check`, `orders`, `status`, `strategy eval`, `sandbox`,
+//! `backtest`, `notify test`.
 
 use crate::app;
 use crate::backtest::{self, generate, import::Format, report::summary, BacktestOptions};
-use crate::config::Config;
+use crate::config::{Config, Mode};
+use crate::notify::{self, NotifyTarget};
 use crate::opportunity::Opportunity;
 use crate::portfolio::Portfolio;
 use crate::sandbox::{self, SandboxOptions};
@@ -72,6 +74,9 @@ pub enum Command {
     Strategy(StrategyCommand),
     /// Replay historical listings through the strategies (no store, no network).
     Backtest(BacktestArgs),
+    /// Outbound notification tools.
+    #[command(subcommand)]
+    Notify(NotifyCommand),
     /// Run the platform emulators alone.
     Sandbox {
         #[arg(long, default_value = "127.0.0.1:8700")]
@@ -122,6 +127,13 @@ pub enum StrategyCommand {
         #[arg(long)]
         opportunity: PathBuf,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum NotifyCommand {
+    /// Send a `test` event to every `[[notify]]` receiver now and show each result;
+    /// exits 1 if any delivery failed.
+    Test,
 }
 
 /// Exit code for bad usage or an invalid config or strategy.
@@ -200,6 +212,10 @@ pub fn execute(cli: Cli) -> Result<ExitCode, Failure> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Backtest(args) => run_backtest(&cli.config, args),
+        Command::Notify(NotifyCommand::Test) => {
+            let config = Config::load(&cli.config).map_err(Failure::invalid)?;
+            runtime()?.block_on(test_notifications(&config))
+        }
         Command::Sandbox { listen, seed } => {
             telemetry::init_tracing(cli.log_format.unwrap_or_default());
             runtime()?.block_on(run_sandbox(listen, seed))?;
@@ -325,6 +341,40 @@ async fn run_sandbox(listen: SocketAddr, seed: u64) -> anyhow::Result<()> {
     );
     shutdown.cancelled().await;
     Ok(())
+}
+
+/// `notify test`: one line per receiver, delivered (status) or the error.
+async fn test_notifications(config: &Config) -> Result<ExitCode, Failure> {
+    let targets = NotifyTarget::all_from_config(config).map_err(|errors| {
+        let text = errors
+            .iter()
+            .map(|e| format!("{}: {e}", config.path.display()))
+            .collect::<Vec<_>>()
+            .join("\n");
+        Failure::invalid(anyhow::anyhow!(text))
+    })?;
+    if targets.is_empty() {
+        return Err(Failure::from(anyhow::anyhow!(
+            "{}: no [[notify]] receivers configured",
+            config.path.display()
+        )));
+    }
+    let outcomes = notify::send_test(&targets, config.mode == Mode::DryRun).await;
+    let mut all_delivered = true;
+    for (index, outcome) in outcomes.iter().enumerate() {
+        match &outcome.result {
+            Ok(status) => println!("notify[{index}] {}: delivered ({status})", outcome.target),
+            Err(error) => {
+                all_delivered = false;
+                println!("notify[{index}] {}: failed: {error}", outcome.target);
+            }
+        }
+    }
+    Ok(if all_delivered {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(EXIT_FAILURE)
+    })
 }
 
 fn show_orders(dir: &Path, json: bool) -> anyhow::Result<()> {

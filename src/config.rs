@@ -14,13 +14,14 @@
 mod reader;
 mod schema;
 
+use crate::notify::EventKind;
 use crate::opportunity::{PlatformId, PlatformKind};
 use crate::secret::Secret;
 use crate::telemetry::LogFormat;
 use reader::Checker;
 use rust_decimal::Decimal;
 use schema::{DEFAULT_SANDBOX_LISTEN, DEFAULT_SANDBOX_SEED};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::env::VarError;
 use std::fmt;
 use std::net::SocketAddr;
@@ -193,6 +194,19 @@ pub struct StrategySettings {
     pub enabled: bool,
 }
 
+/// `[[notify]]`: one receiver of outbound notifications (webhook POSTs).
+#[derive(Debug, Clone, PartialEq)]
+pub struct NotifySettings {
+    /// `http://` or `https://`, as written.
+    pub url: String,
+    /// The events sent to it; `["*"]` in the file = every event.
+    pub events: BTreeSet<EventKind>,
+    /// The environment variable holding the HMAC key; `None` = unsigned.
+    pub secret_env: Option<String>,
+    /// For one delivery attempt.
+    pub timeout: Duration,
+}
+
 /// A validated configuration.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Config {
@@ -212,6 +226,8 @@ pub struct Config {
     pub budget: BudgetSettings,
     pub platforms: BTreeMap<PlatformId, PlatformSettings>,
     pub strategies: Vec<StrategySettings>,
+    /// Outbound notification receivers, in file order.
+    pub notify: Vec<NotifySettings>,
 }
 
 /// Every problem found in one file.

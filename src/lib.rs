@@ -21,6 +21,7 @@
 //! - [`pacing`]: governor limiters per platform account, 429 back-off.
 //! - [`store`]: sled: intents, decisions, seen opportunities.
 //! - [`executor`]: claim → pace → place → record; reconciliation.
+//! - [`notify`]: outbound webhook notifications: a persisted queue, signed, retried.
 //! - [`reload`]: hot reload of strategies and budgets (SIGHUP, file changes).
 //! - [`scheduler`]: one poll loop per platform account, shutdown.
 //! - [`platform`]: the `PlatformClient` trait, the shared HTTP layer, one module per platform.
@@ -42,6 +43,7 @@ pub mod engine;
 pub mod executor;
 pub mod http_server;
 pub mod money;
+pub mod notify;
 pub mod opportunity;
 pub mod order;
 pub mod pacing;

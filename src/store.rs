@@ -13,10 +13,13 @@
 //! - `seen`: key = `platform \0 opportunity_id`, value = JSON first-seen timestamp;
 //! - `webhooks`: key = a webhook's id (FundAmerica `webhook_id`), value = JSON time it
 //!   was processed, so each webhook is acted on once;
+//! - `notifications`: key = delivery id, value = a queued outbound notification (JSON
+//!   owned by `notify`);
 //! - `meta`: `schema_version`, `health_check` (last `/healthz` write).
 //!
-//! sled flushes in the background every 500 ms; only intents are flushed explicitly,
-//! because only they guard money. sled does not reclaim space under insert/delete churn
+//! sled flushes in the background every 500 ms; intents are flushed explicitly,
+//! because they guard money (and `notify` flushes its queue, which must survive a
+//! restart once queued). sled does not reclaim space under insert/delete churn
 //! on its own, so [`Store::prune`] runs on a schedule and [`Store::size_on_disk`] is
 //! watched.
 
@@ -58,6 +61,7 @@ pub struct Store {
     decisions: sled::Tree,
     seen: sled::Tree,
     webhooks: sled::Tree,
+    notifications: sled::Tree,
 }
 
 impl fmt::Debug for Store {
@@ -88,6 +92,7 @@ impl Store {
             decisions: open_tree("decisions")?,
             seen: open_tree("seen")?,
             webhooks: open_tree("webhooks")?,
+            notifications: open_tree("notifications")?,
             dir: dir.to_path_buf(),
             db: db.clone(),
         };
@@ -352,6 +357,32 @@ impl Store {
             }
         }
         Ok(removed)
+    }
+
+    /// Writes (or overwrites) a queued notification. Not flushed: call [`Store::flush`].
+    pub fn put_notification(&self, delivery_id: &str, record: &[u8]) -> Result<(), StoreError> {
+        self.notifications
+            .insert(delivery_id.as_bytes(), record)
+            .map_err(|e| self.io(e))?;
+        Ok(())
+    }
+
+    /// Every queued notification as `(delivery id, record)`, in key order.
+    pub fn notifications(&self) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+        let mut all = Vec::new();
+        for entry in self.notifications.iter() {
+            let (key, value) = entry.map_err(|e| self.io(e))?;
+            all.push((String::from_utf8_lossy(&key).into_owned(), value.to_vec()));
+        }
+        Ok(all)
+    }
+
+    /// Removes a queued notification (absent is fine). Not flushed: call [`Store::flush`].
+    pub fn remove_notification(&self, delivery_id: &str) -> Result<(), StoreError> {
+        self.notifications
+            .remove(delivery_id.as_bytes())
+            .map_err(|e| self.io(e))?;
+        Ok(())
     }
 
     /// Bytes the database occupies on disk.

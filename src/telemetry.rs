@@ -23,6 +23,11 @@ pub const ORDER_OUTCOMES: [&str; 6] = [
     "dry_run",
 ];
 
+/// The `outcome` label values of `autoinvest_notifications_total`: a 2xx answer, a
+/// failed attempt that will be retried, and a notification given up on (too old, its
+/// receiver removed from the config, or not queued because the store failed).
+pub const NOTIFICATION_OUTCOMES: [&str; 3] = ["delivered", "retry", "dropped"];
+
 /// Every metric the daemon exports.
 #[derive(Clone)]
 pub struct Metrics {
@@ -44,6 +49,8 @@ pub struct Metrics {
     /// `autoinvest_webhooks_total{platform,outcome}`: FundAmerica webhooks by outcome
     /// (accepted, malformed, forged, replayed, unavailable).
     pub webhooks_total: IntCounterVec,
+    /// Outbound notification attempts by receiver (`host[:port]`) and outcome.
+    pub notifications_total: IntCounterVec,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -195,6 +202,12 @@ impl Metrics {
                 "autoinvest_webhooks_total",
                 "Platform webhooks received, by outcome (accepted, malformed, forged, replayed, unavailable); platform \"unknown\" until a signature names the account",
                 &["platform", "outcome"],
+            ),
+            notifications_total: counter(
+                r,
+                "autoinvest_notifications_total",
+                "Outbound notification attempts by receiver and outcome (delivered, retry, dropped)",
+                &["target", "outcome"],
             ),
             registry,
         })

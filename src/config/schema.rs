@@ -3,8 +3,10 @@
 
 use super::reader::{closest, quoted_list, Checker, Field, Section};
 use super::{
-    BudgetSettings, Config, Credentials, Mode, PlatformSettings, SandboxSettings, StrategySettings,
+    BudgetSettings, Config, Credentials, Mode, NotifySettings, PlatformSettings, SandboxSettings,
+    StrategySettings,
 };
+use crate::notify::EventKind;
 use crate::opportunity::{PlatformId, PlatformKind};
 use crate::telemetry::LogFormat;
 use rust_decimal::Decimal;
@@ -35,6 +37,11 @@ const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
 /// Tests use very short timeouts against local fakes, so only zero is refused below.
 const REQUEST_TIMEOUT_BOUNDS: (Duration, Duration) =
     (Duration::from_millis(1), Duration::from_secs(600));
+const DEFAULT_NOTIFY_TIMEOUT: Duration = Duration::from_secs(10);
+const NOTIFY_TIMEOUT_BOUNDS: (Duration, Duration) =
+    (Duration::from_millis(1), Duration::from_secs(300));
+/// In a `[[notify]]` `events` list: every event.
+const ALL_EVENTS: &str = "*";
 const FUNDAMERICA_PAYMENT_METHODS: [&str; 3] = ["ach", "check", "wire"];
 /// The issuer portal's `requested_payment_method` values (seed document).
 const ISSUER_PORTAL_PAYMENT_METHODS: [&str; 5] = ["card", "wire", "ira", "other", "crypto"];
@@ -137,6 +144,75 @@ impl Checker<'_> {
         };
         self.report_at(field, problem);
         None
+    }
+
+    /// A receiver URL. Messages never show it: webhook URLs often hold a token.
+    fn notify_url(&mut self, field: &Field<'_>) -> Option<String> {
+        let text = self.string(field)?;
+        let problem = match reqwest::Url::parse(text) {
+            Ok(url) if !url.username().is_empty() || url.password().is_some() => {
+                "must not contain credentials: use secret_env for signing".to_string()
+            }
+            Ok(url) if matches!(url.scheme(), "http" | "https") && url.host_str().is_some() => {
+                return Some(text.to_string());
+            }
+            Ok(url) => format!(
+                "is not an http:// or https:// URL (scheme {:?}); the URL is not shown",
+                url.scheme()
+            ),
+            Err(error) => format!("is not a URL ({error}); the URL is not shown"),
+        };
+        self.report_at(field, problem);
+        None
+    }
+
+    /// Event names, or `["*"]` for every event.
+    fn event_list(&mut self, field: &Field<'_>) -> Option<BTreeSet<EventKind>> {
+        let Some(values) = field.item.as_array() else {
+            self.wrong_type(
+                field,
+                "an array of event names, e.g. [\"order_placed\"] or [\"*\"]",
+            );
+            return None;
+        };
+        if values.is_empty() {
+            self.report_at(
+                field,
+                "is empty: list event names, or [\"*\"] for every event",
+            );
+            return None;
+        }
+        let names: Vec<&str> = EventKind::ALL.iter().map(|kind| kind.name()).collect();
+        let mut events = BTreeSet::new();
+        let mut valid = true;
+        for value in values.iter() {
+            match value.as_str() {
+                Some(ALL_EVENTS) => events.extend(EventKind::ALL),
+                Some(name) => match EventKind::from_name(name) {
+                    Some(kind) => {
+                        events.insert(kind);
+                    }
+                    None => {
+                        let hint = closest(name, &names)
+                            .map(|known| format!(" (did you mean {known}?)"))
+                            .unwrap_or_default();
+                        self.report_at(
+                            field,
+                            format!(
+                                "unknown event {name:?}{hint}; expected \"*\" or one of {}",
+                                quoted_list(&names)
+                            ),
+                        );
+                        valid = false;
+                    }
+                },
+                None => {
+                    self.report_at(field, "expected event names as strings");
+                    valid = false;
+                }
+            }
+        }
+        valid.then_some(events)
     }
 
     fn name(&mut self, field: &Field<'_>) -> Option<String> {
@@ -261,6 +337,7 @@ impl Checker<'_> {
         let budget = self.read_budget(&mut root);
         let (platforms, declared_ids) = self.read_platforms(&mut root, sandbox.enabled);
         let strategies = self.read_strategies(&mut root, &declared_ids);
+        let notify = self.read_notify_targets(&mut root);
         self.finish(root, true);
 
         Config {
@@ -275,6 +352,7 @@ impl Checker<'_> {
             budget,
             platforms,
             strategies,
+            notify,
         }
     }
 
@@ -565,6 +643,45 @@ impl Checker<'_> {
             total_limit,
             enabled: enabled.unwrap_or(true),
         })
+    }
+}
+
+impl Checker<'_> {
+    fn read_notify_targets(&mut self, root: &mut Section<'_>) -> Vec<NotifySettings> {
+        let mut targets = Vec::new();
+        // Records in the queue name their receiver by URL: two entries with one URL
+        // could not be told apart.
+        let mut urls: BTreeMap<String, String> = BTreeMap::new();
+        for mut section in self.table_array(root, "notify") {
+            let url_field = self.field(&mut section, "url");
+            let url = match &url_field {
+                Some(field) => self.notify_url(field),
+                None => {
+                    self.report(section.key_path("url"), section.line, "missing (required)");
+                    None
+                }
+            };
+            if let (Some(url), Some(field)) = (&url, &url_field) {
+                if let Some(first) = urls.insert(url.clone(), section.path.clone()) {
+                    self.report_at(field, format!("the same URL as {first}"));
+                }
+            }
+            let events = self.required(&mut section, "events", Self::event_list);
+            let secret_env = self.optional(&mut section, "secret_env", Self::env_var_name);
+            let timeout = self.optional(&mut section, "timeout", |c, f| {
+                c.duration(f, NOTIFY_TIMEOUT_BOUNDS)
+            });
+            self.finish(section, true);
+            if let (Some(url), Some(events)) = (url, events) {
+                targets.push(NotifySettings {
+                    url,
+                    events,
+                    secret_env,
+                    timeout: timeout.unwrap_or(DEFAULT_NOTIFY_TIMEOUT),
+                });
+            }
+        }
+        targets
     }
 }
 
