@@ -65,6 +65,7 @@ pub fn config(dir: &Path, budget: BudgetSettings, specs: &[Spec<'_>]) -> Config 
         budget,
         platforms: BTreeMap::new(),
         strategies,
+        notify: Vec::new(),
     }
 }
 
