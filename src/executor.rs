@@ -10,6 +10,7 @@
 //! - a dry run records what it would send and sends nothing.
 
 use crate::engine::Engine;
+use crate::notify::{Event, EventKind, Notifier};
 use crate::opportunity::{Opportunity, PlatformId};
 use crate::order::{OrderIntent, OrderState, PlatformOrder};
 use crate::platform::{ApprovedOrder, PlatformClient, PlatformError};
@@ -43,6 +44,7 @@ pub struct Executor {
     store: Arc<Store>,
     portfolio: Arc<Mutex<Portfolio>>,
     metrics: Arc<Metrics>,
+    notifier: Notifier,
     dry_run: bool,
 }
 
@@ -58,6 +60,7 @@ impl Executor {
         store: Arc<Store>,
         portfolio: Arc<Mutex<Portfolio>>,
         metrics: Arc<Metrics>,
+        notifier: Notifier,
         dry_run: bool,
     ) -> Self {
         Executor {
@@ -66,6 +69,7 @@ impl Executor {
             store,
             portfolio,
             metrics,
+            notifier,
             dry_run,
         }
     }
@@ -191,7 +195,40 @@ impl Executor {
                     .inc_by(rust_decimal::prelude::ToPrimitive::to_f64(amount).unwrap_or(0.0));
             }
         }
+        self.notify(&updated);
         Ok(updated)
+    }
+
+    /// Tells the notification receivers about an order that reached an outcome.
+    fn notify(&self, intent: &OrderIntent) {
+        let (kind, amount, message) = match &intent.state {
+            OrderState::Placed {
+                order_id, amount, ..
+            } => (
+                EventKind::OrderPlaced,
+                *amount,
+                format!("order {order_id} placed: {}", intent.reason),
+            ),
+            OrderState::Rejected { reason } => {
+                (EventKind::OrderRejected, intent.amount, reason.clone())
+            }
+            OrderState::NotPlaced { reason } => {
+                (EventKind::OrderFailed, intent.amount, reason.clone())
+            }
+            OrderState::Unknown { error } => (
+                EventKind::OrderFailed,
+                intent.amount,
+                format!("outcome unknown, reconciling: {error}"),
+            ),
+            OrderState::Claimed | OrderState::Sending => return,
+        };
+        self.notifier.emit(
+            Event::new(kind, message)
+                .platform(self.platform.as_str())
+                .strategy(&intent.strategy)
+                .opportunity(&intent.opportunity_id)
+                .amount(amount),
+        );
     }
 
     /// Sends every `Claimed` intent of this platform. Intents whose opportunity is no

@@ -1,5 +1,6 @@
 //! The daemon's own HTTP endpoint: `/metrics` (Prometheus text), `/healthz` and
-//! `/status` (JSON), served on `http_listen`.
+//! `/status` (JSON), plus platform webhooks (`/webhooks/fundamerica`), served on
+//! `http_listen`.
 
 use crate::status::StatusBoard;
 use crate::store::Store;
@@ -70,14 +71,20 @@ async fn status_json(State(state): State<AppState>) -> impl IntoResponse {
 }
 
 /// Serves until `shutdown` is cancelled.
+/// `extra` routes (platform webhooks) are merged in beside the daemon's own.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     metrics: Arc<Metrics>,
     status: StatusBoard,
     store: Option<Arc<Store>>,
+    extra: Option<Router>,
     shutdown: CancellationToken,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(metrics, status, store))
+    let mut app = router(metrics, status, store);
+    if let Some(extra) = extra {
+        app = app.merge(extra);
+    }
+    axum::serve(listener, app)
         .with_graceful_shutdown(shutdown.cancelled_owned())
         .await
 }

@@ -11,8 +11,12 @@ use crate::config::{Config, Mode};
 use crate::decision::Decision;
 use crate::engine::Engine;
 use crate::executor::{lock, Executor};
+use crate::notify::{Event, EventKind, Notifier, NotifyTarget};
 use crate::opportunity::{Opportunity, PlatformKind};
 use crate::order::{OrderIntent, OrderState};
+use crate::platform::fundamerica::webhook::{
+    webhook_router, Fetch, WebhookAccount, WebhookEvent, WebhookReceiver,
+};
 use crate::platform::PlatformClient;
 use crate::portfolio::Portfolio;
 use crate::sandbox::{self, SandboxOptions};
@@ -23,7 +27,7 @@ use anyhow::Context;
 use chrono::Utc;
 use rust_decimal::prelude::ToPrimitive;
 use rust_decimal::Decimal;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -56,6 +60,11 @@ struct PlatformLoop {
     portfolio: Arc<Mutex<Portfolio>>,
     metrics: Arc<Metrics>,
     status: StatusBoard,
+    notifier: Notifier,
+    /// Consecutive failed polls that make the platform "down" (and notified once).
+    unhealthy_after: u32,
+    /// Budget scopes already notified as exhausted, per UTC day.
+    budget_notified: HashSet<(String, chrono::NaiveDate)>,
     /// Last verdict per (strategy, opportunity): a decision is recorded when it changes,
     /// not on every poll.
     last_verdicts: HashMap<(String, String), String>,
@@ -95,12 +104,14 @@ pub async fn run(
         config.unhealthy_after,
     );
 
+    // The embedded sandbox outlives the poll loops, so sessions can still be closed.
+    let sandbox_stop = CancellationToken::new();
     let sandbox_handle = if config.sandbox.enabled {
         let options = SandboxOptions {
             seed: config.sandbox.seed,
             ..SandboxOptions::default()
         };
-        let handle = sandbox::spawn(config.sandbox.listen, options, shutdown.child_token())
+        let handle = sandbox::spawn(config.sandbox.listen, options, sandbox_stop.clone())
             .await
             .with_context(|| format!("starting the sandbox on {}", config.sandbox.listen))?;
         tracing::info!(addr = %handle.addr, "embedded sandbox running");
@@ -108,6 +119,45 @@ pub async fn run(
     } else {
         None
     };
+
+    tracing::info!(
+        mode = if dry_run { "dry-run" } else { "live" },
+        store = %store_dir.display(),
+        strategies = engine.strategies().len(),
+        platforms = config.platforms.len(),
+        "autoinvest starting"
+    );
+    let notifier = Notifier::new(
+        store.clone(),
+        NotifyTarget::all_from_config(&config).map_err(|errors| {
+            anyhow::anyhow!(errors
+                .iter()
+                .map(|e| e.to_string())
+                .collect::<Vec<_>>()
+                .join("\n"))
+        })?,
+        dry_run,
+        metrics.clone(),
+    );
+    let notifier_task = tokio::spawn(notifier.clone().run(shutdown.clone()));
+
+    let mut clients: Vec<Arc<dyn PlatformClient>> = Vec::new();
+    for settings in config.platforms.values() {
+        let sandbox_url = sandbox_handle.as_ref().map(|h| h.base_url(settings.kind));
+        clients.push(app::build_client(
+            &config,
+            settings,
+            sandbox_url,
+            metrics.clone(),
+        )?);
+    }
+    let (webhooks, webhook_events) = fundamerica_webhooks(&config, &store, &metrics)?;
+    let webhook_task = tokio::spawn(track_webhooks(
+        webhook_events,
+        clients.clone(),
+        store.clone(),
+        shutdown.clone(),
+    ));
 
     let mut server = None;
     if let Some(addr) = config.http_listen {
@@ -120,36 +170,32 @@ pub async fn run(
             metrics.clone(),
             status.clone(),
             Some(store.clone()),
+            webhooks,
             shutdown.child_token(),
         )));
     }
 
-    tracing::info!(
-        mode = if dry_run { "dry-run" } else { "live" },
-        store = %store_dir.display(),
-        strategies = engine.strategies().len(),
-        platforms = config.platforms.len(),
-        "autoinvest starting"
-    );
     let mut tasks = Vec::new();
-    for settings in config.platforms.values() {
-        let sandbox_url = sandbox_handle.as_ref().map(|h| h.base_url(settings.kind));
-        let client = app::build_client(&config, settings, sandbox_url, metrics.clone())?;
+    for client in &clients {
         let executor = Executor::new(
             client.clone(),
             store.clone(),
             portfolio.clone(),
             metrics.clone(),
+            notifier.clone(),
             dry_run,
         );
         let platform_loop = PlatformLoop {
-            client,
+            client: client.clone(),
             executor,
             engine: engine_updates.subscribe(),
             store: store.clone(),
             portfolio: portfolio.clone(),
             metrics: metrics.clone(),
             status: status.clone(),
+            notifier: notifier.clone(),
+            unhealthy_after: config.unhealthy_after,
+            budget_notified: HashSet::new(),
             last_verdicts: HashMap::new(),
             record_opportunities: options.record_opportunities.clone(),
         };
@@ -176,11 +222,22 @@ pub async fn run(
     // closed (and its lock released) when `run` returns.
     pruner.abort();
     reloader.abort();
+    webhook_task.abort();
     let _ = pruner.await;
     let _ = reloader.await;
+    let _ = webhook_task.await;
+    // Queued notifications stay in the store and go out after the next start.
+    notifier_task.abort();
+    let _ = notifier_task.await;
+    for client in &clients {
+        if let Err(error) = client.close().await {
+            tracing::warn!(platform = %client.id(), %error, "closing the session failed");
+        }
+    }
     if let Some(server) = server {
         let _ = server.await;
     }
+    sandbox_stop.cancel();
     store.flush()?;
     tracing::info!("autoinvest stopped; store flushed");
     Ok(())
@@ -237,10 +294,20 @@ impl PlatformLoop {
             Err(error) => {
                 tracing::warn!(%platform, %error, "poll failed");
                 self.count_poll("error");
-                self.status.update(&platform, |s| {
+                let failures = self.status.update(&platform, |s| {
                     s.consecutive_failures += 1;
                     s.last_error = Some(error.to_string());
+                    s.consecutive_failures
                 });
+                if failures == self.unhealthy_after {
+                    self.notifier.emit(
+                        Event::new(
+                            EventKind::PlatformDown,
+                            format!("{failures} polls in a row failed: {error}"),
+                        )
+                        .platform(&platform),
+                    );
+                }
                 return;
             }
         };
@@ -254,11 +321,22 @@ impl PlatformLoop {
             .opportunities_seen_total
             .with_label_values(&[&platform])
             .inc_by(opportunities.len() as u64);
-        self.status.update(&platform, |s| {
+        let failures_before = self.status.update(&platform, |s| {
+            let before = s.consecutive_failures;
             s.consecutive_failures = 0;
             s.last_success = Some(Utc::now());
             s.open_opportunities = opportunities.len();
+            before
         });
+        if failures_before >= self.unhealthy_after {
+            self.notifier.emit(
+                Event::new(
+                    EventKind::PlatformRecovered,
+                    format!("polling works again after {failures_before} failures"),
+                )
+                .platform(&platform),
+            );
+        }
         self.refresh_cash().await;
         let engine = self.engine.borrow().clone();
         if let Err(error) = self.decide(&engine, &opportunities) {
@@ -352,6 +430,41 @@ impl PlatformLoop {
         Ok(())
     }
 
+    /// Strategy errors, and the first budget refusal of a UTC day per scope.
+    fn notify_decision(&mut self, decision: &Decision) {
+        match &decision.verdict {
+            crate::decision::Verdict::Error { message } => self.notifier.emit(
+                Event::new(EventKind::StrategyError, message.clone())
+                    .platform(decision.platform.as_str())
+                    .strategy(&decision.strategy)
+                    .opportunity(&decision.opportunity_id),
+            ),
+            crate::decision::Verdict::Skip { reason } => {
+                let scope = if reason.contains("the daily budget") {
+                    "daily"
+                } else if reason.contains("the total budget") {
+                    "total"
+                } else {
+                    return;
+                };
+                if self
+                    .budget_notified
+                    .insert((scope.to_string(), decision.at.date_naive()))
+                {
+                    self.notifier.emit(
+                        Event::new(
+                            EventKind::BudgetExhausted,
+                            format!("the {scope} budget is used up: {reason}"),
+                        )
+                        .platform(decision.platform.as_str())
+                        .strategy(&decision.strategy),
+                    );
+                }
+            }
+            crate::decision::Verdict::Buy { .. } => {}
+        }
+    }
+
     fn record_if_changed(&mut self, decision: Decision) -> Result<(), crate::store::StoreError> {
         let summary = format!("{:?}", decision.verdict);
         let key = (decision.strategy.clone(), decision.opportunity_id.clone());
@@ -372,6 +485,7 @@ impl PlatformLoop {
                 s.last_error_at = Some(decision.at);
             }
         });
+        self.notify_decision(&decision);
         match &decision.verdict {
             crate::decision::Verdict::Buy { amount, reason, .. } => {
                 tracing::info!(platform = %decision.platform, strategy = %decision.strategy, opportunity = %decision.opportunity_id, %amount, %reason, "decision: buy")
@@ -471,5 +585,89 @@ impl sandbox::SandboxHandle {
             PlatformKind::FundingCircle => self.fundingcircle_url(),
             other => format!("http://{}/{}", self.addr, other.as_str()),
         }
+    }
+}
+
+/// The FundAmerica webhook endpoint, when an account configures `webhook_key_env`.
+fn fundamerica_webhooks(
+    config: &Config,
+    store: &Arc<Store>,
+    metrics: &Arc<Metrics>,
+) -> anyhow::Result<(
+    Option<axum::Router>,
+    tokio::sync::mpsc::Receiver<WebhookEvent>,
+)> {
+    let (sender, receiver) = tokio::sync::mpsc::channel(256);
+    let accounts = WebhookAccount::from_config(config).map_err(|e| anyhow::anyhow!("{e}"))?;
+    if accounts.is_empty() {
+        return Ok((None, receiver));
+    }
+    let handler = WebhookReceiver::new(accounts, (**store).clone(), metrics.clone(), sender);
+    Ok((Some(webhook_router(handler)), receiver))
+}
+
+/// Acts on accepted webhooks: fetches the investment's current state and records the
+/// platform's new status on the intent that placed it.
+async fn track_webhooks(
+    mut events: tokio::sync::mpsc::Receiver<WebhookEvent>,
+    clients: Vec<Arc<dyn PlatformClient>>,
+    store: Arc<Store>,
+    shutdown: CancellationToken,
+) {
+    loop {
+        let event = tokio::select! {
+            _ = shutdown.cancelled() => return,
+            event = events.recv() => match event { Some(event) => event, None => return },
+        };
+        let Fetch::Investment { id } = &event.fetch else {
+            continue;
+        };
+        let Some(client) = clients.iter().find(|c| c.id() == &event.platform) else {
+            continue;
+        };
+        match client.order_status(id).await {
+            Ok(Some(order)) => record_order_status(&store, &event.platform, order),
+            Ok(None) => {}
+            Err(error) => {
+                tracing::warn!(platform = %event.platform, order = %id, %error, "cannot fetch the order a webhook named")
+            }
+        }
+    }
+}
+
+/// Records a placed order's new platform status on its intent.
+fn record_order_status(
+    store: &Store,
+    platform: &crate::opportunity::PlatformId,
+    order: crate::order::PlatformOrder,
+) {
+    let Ok(intents) = store.intents() else { return };
+    let Some(intent) = intents.into_iter().find(|i| {
+        &i.platform == platform
+            && matches!(&i.state, OrderState::Placed { order_id, .. } if *order_id == order.order_id)
+    }) else {
+        return;
+    };
+    let OrderState::Placed {
+        amount,
+        platform_status,
+        ..
+    } = &intent.state
+    else {
+        return;
+    };
+    if *platform_status == order.status {
+        return;
+    }
+    let next = OrderState::Placed {
+        order_id: order.order_id.clone(),
+        amount: *amount,
+        platform_status: order.status.clone(),
+    };
+    match store.transition(&intent.key, next, Utc::now()) {
+        Ok(_) => {
+            tracing::info!(%platform, order = %order.order_id, status = %order.status, "order status updated")
+        }
+        Err(error) => tracing::warn!(%platform, %error, "cannot record an order's new status"),
     }
 }

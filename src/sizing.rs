@@ -243,7 +243,7 @@ fn size_whole(
         ));
     }
     Ok(Sized {
-        amount: whole,
+        amount: in_cents(whole),
         shares: None,
     })
 }
@@ -294,7 +294,17 @@ fn size_fractional(
             ),
         ));
     }
-    Ok(Sized { amount, shares })
+    Ok(Sized {
+        amount: in_cents(amount),
+        shares,
+    })
+}
+
+/// The same amount written with exactly two decimals ($500.0 → $500.00); the value is
+/// already whole cents, so nothing is rounded.
+fn in_cents(mut amount: Decimal) -> Decimal {
+    amount.rescale(2);
+    amount
 }
 
 /// Re-checks an amount right before it is sent. `p` must already include this

@@ -76,8 +76,8 @@ impl StatusBoard {
         f(&mut self.0.lock().unwrap_or_else(PoisonError::into_inner))
     }
 
-    pub fn update(&self, platform: &str, change: impl FnOnce(&mut PlatformStatus)) {
-        self.with(|s| change(s.platforms.entry(platform.to_string()).or_default()));
+    pub fn update<T>(&self, platform: &str, change: impl FnOnce(&mut PlatformStatus) -> T) -> T {
+        self.with(|s| change(s.platforms.entry(platform.to_string()).or_default()))
     }
 
     pub fn update_strategy(&self, strategy: &str, change: impl FnOnce(&mut StrategyStatus)) {

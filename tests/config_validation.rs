@@ -67,10 +67,13 @@ platforms = ["fc"]            # platform ids from above; left out = every platfo
 max_per_opportunity = "100.00"
 "#;
 
-const SHIPPED_SCRIPTS: [&str; 3] = [
+const SHIPPED_SCRIPTS: [&str; 6] = [
     "strategies/prime_loans.rhai",
     "strategies/yield_ladder.rhai",
     "strategies/whole_loan_sniper.rhai",
+    "strategies/fundrise_dca.rhai",
+    "strategies/fundamerica_equity.rhai",
+    "strategies/reg_cf_filter.rhai",
 ];
 
 /// A directory holding empty stand-ins for `scripts`, and the config path inside it.
@@ -135,14 +138,25 @@ fn the_shipped_config_runs_the_sandbox_with_no_credentials() {
         (config.sandbox.listen, config.sandbox.seed),
         (addr("127.0.0.1:0"), 42)
     );
-    assert_eq!(config.budget.daily_limit, Some(dec!(500.00)));
+    assert_eq!(config.budget.daily_limit, Some(dec!(2000.00)));
     assert_eq!(config.budget.total_limit, Some(dec!(10000.00)));
     assert_eq!(config.budget.cash_reserve, dec!(0.00));
 
+    // All four platforms, none with a base_url: the sandbox serves them all.
     assert_eq!(
-        config.platforms.keys().collect::<Vec<_>>(),
-        [&PlatformId::new("fc")]
+        config
+            .platforms
+            .keys()
+            .map(|p| p.as_str())
+            .collect::<Vec<_>>(),
+        ["fa", "fc", "fr", "ip"]
     );
+    for platform in config.platforms.values() {
+        assert_eq!(platform.base_url, None, "{}", platform.id);
+        for (key, var) in platform.credentials.env_vars() {
+            assert!(config.secret(platform, var, key).is_ok(), "{key}");
+        }
+    }
     let fc = &config.platforms[&PlatformId::new("fc")];
     assert_eq!(
         fc,
@@ -179,13 +193,21 @@ fn the_shipped_config_runs_the_sandbox_with_no_credentials() {
             ("prime-loans", dir.path().join(SHIPPED_SCRIPTS[0])),
             ("yield-ladder", dir.path().join(SHIPPED_SCRIPTS[1])),
             ("whole-loan-sniper", dir.path().join(SHIPPED_SCRIPTS[2])),
+            ("fundrise-dca", dir.path().join(SHIPPED_SCRIPTS[3])),
+            ("fundamerica-equity", dir.path().join(SHIPPED_SCRIPTS[4])),
+            ("reg-cf-filter", dir.path().join(SHIPPED_SCRIPTS[5])),
         ]
     );
     for strategy in &config.strategies {
         assert!(strategy.enabled);
-        // Left out: every platform account, and every backtest row.
-        assert_eq!(strategy.platforms, None);
         assert!(strategy.max_per_opportunity.is_some(), "{}", strategy.name);
+    }
+    // The loan strategies leave `platforms` out: every account, and every backtest row.
+    for strategy in &config.strategies[..3] {
+        assert_eq!(strategy.platforms, None);
+    }
+    for (strategy, platform) in config.strategies[3..].iter().zip(["fr", "fa", "ip"]) {
+        assert_eq!(strategy.platforms, Some(vec![PlatformId::new(platform)]));
     }
 }
 

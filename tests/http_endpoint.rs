@@ -42,6 +42,7 @@ async fn serves_every_design_metric_and_health() {
         metrics.clone(),
         status.clone(),
         Some(store),
+        None,
         shutdown.clone(),
     ));
 

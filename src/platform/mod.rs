@@ -100,6 +100,18 @@ pub trait PlatformClient: Send + Sync {
     /// Cash available to invest, when the platform reports it.
     async fn available_cash(&self) -> Result<Option<Decimal>, PlatformError>;
 
+    /// The current state of one order the platform holds (`None`: the platform offers
+    /// no lookup by order id). Used to track placed orders after a webhook.
+    async fn order_status(&self, order_id: &str) -> Result<Option<PlatformOrder>, PlatformError> {
+        let _ = order_id;
+        Ok(None)
+    }
+
+    /// Ends the session at shutdown (a logout where the platform has one).
+    async fn close(&self) -> Result<(), PlatformError> {
+        Ok(())
+    }
+
     /// The account's request pacer, for status reports.
     fn pacer(&self) -> Option<&crate::pacing::Pacer> {
         None

@@ -305,6 +305,10 @@ impl FundAmericaClient {
 
 #[async_trait::async_trait]
 impl PlatformClient for FundAmericaClient {
+    async fn order_status(&self, order_id: &str) -> Result<Option<PlatformOrder>, PlatformError> {
+        self.investment_status(order_id).await.map(Some)
+    }
+
     fn id(&self) -> &PlatformId {
         &self.id
     }

@@ -504,6 +504,10 @@ impl FundriseClient {
 
 #[async_trait::async_trait]
 impl PlatformClient for FundriseClient {
+    async fn order_status(&self, order_id: &str) -> Result<Option<PlatformOrder>, PlatformError> {
+        self.investment(order_id).await.map(Some)
+    }
+
     fn id(&self) -> &PlatformId {
         &self.id
     }

@@ -428,6 +428,10 @@ impl IssuerPortalClient {
 
 #[async_trait::async_trait]
 impl PlatformClient for IssuerPortalClient {
+    async fn close(&self) -> Result<(), PlatformError> {
+        self.logout().await
+    }
+
     fn pacer(&self) -> Option<&Pacer> {
         Some(self.http.pacer())
     }
