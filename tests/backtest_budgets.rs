@@ -115,7 +115,7 @@ fn starting_cash_and_the_reserve_limit_what_is_spent() {
     );
     assert!(lines
         .iter()
-        .all(|l| l.amount.is_empty() || l.amount == "25"));
+        .all(|l| l.amount.is_empty() || l.amount == "25.00"));
 }
 
 #[test]
@@ -168,11 +168,11 @@ fn the_portfolio_day_seen_by_scripts_is_the_simulated_day() {
         reasons,
         [
             "2018-03-01 0",
-            "2018-03-01 25",
-            "2018-03-01 50",
+            "2018-03-01 25.00",
+            "2018-03-01 50.00",
             "2018-03-02 0",
-            "2018-03-02 25",
-            "2018-03-02 50"
+            "2018-03-02 25.00",
+            "2018-03-02 50.00"
         ]
     );
 }
