@@ -57,12 +57,15 @@ pub enum Command {
     /// Validate the config and compile the strategies; no network.
     Check,
     /// Show the order history from the store.
+    #[command(args_conflicts_with_subcommands = true)]
     Orders {
         #[arg(long)]
         json: bool,
         /// Show the dry-run store instead of the live one.
         #[arg(long)]
         dry_run: bool,
+        #[command(subcommand)]
+        action: Option<OrdersCommand>,
     },
     /// Show the running daemon's status (or, when none answers, what the store holds).
     Status {
@@ -117,6 +120,13 @@ pub struct BacktestArgs {
 
 fn parse_dollars(text: &str) -> Result<Decimal, String> {
     crate::money::parse_usd(text).map_err(|e| e.to_string())
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OrdersCommand {
+    /// Cancel a placed order (Fundrise, FundAmerica) by the platform's order id. Run it
+    /// while the daemon is stopped: the store is locked by a running daemon.
+    Cancel { order_id: String },
 }
 
 #[derive(Debug, Subcommand)]
@@ -194,7 +204,15 @@ pub fn execute(cli: Cli) -> Result<ExitCode, Failure> {
             );
             Ok(ExitCode::SUCCESS)
         }
-        Command::Orders { json, dry_run } => {
+        Command::Orders {
+            action: Some(OrdersCommand::Cancel { order_id }),
+            ..
+        } => {
+            let config = Config::load(&cli.config).map_err(Failure::invalid)?;
+            runtime()?.block_on(cancel_order(&config, &order_id))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Orders { json, dry_run, .. } => {
             let config = Config::load(&cli.config).map_err(Failure::invalid)?;
             show_orders(&app::store_dir(&config, dry_run), json)?;
             Ok(ExitCode::SUCCESS)
@@ -375,6 +393,36 @@ async fn test_notifications(config: &Config) -> Result<ExitCode, Failure> {
     } else {
         ExitCode::from(EXIT_FAILURE)
     })
+}
+
+/// Cancels one placed order on its platform and records the platform's answer.
+async fn cancel_order(config: &Config, order_id: &str) -> anyhow::Result<()> {
+    let store = Store::open(&config.state_dir)?;
+    let intent = store
+        .intents()?
+        .into_iter()
+        .find(|i| matches!(&i.state, crate::order::OrderState::Placed { order_id: id, .. } if id == order_id))
+        .ok_or_else(|| anyhow::anyhow!("no placed order {order_id} in {}", config.state_dir.display()))?;
+    let settings = config
+        .platforms
+        .get(&intent.platform)
+        .ok_or_else(|| anyhow::anyhow!("platform {} is no longer configured", intent.platform))?;
+    if settings.base_url.is_none() {
+        anyhow::bail!(
+            "platforms.{}: no base_url (it trades against the embedded sandbox, which runs only inside the daemon)",
+            intent.platform
+        );
+    }
+    let metrics = crate::telemetry::Metrics::new();
+    let client = app::build_client(config, settings, None, metrics)?;
+    let order = client.cancel_order(order_id).await?;
+    println!(
+        "{}: order {} is now {}",
+        intent.platform, order.order_id, order.status
+    );
+    crate::executor::record_order_status(&store, &intent.platform, order);
+    store.flush()?;
+    Ok(())
 }
 
 fn show_orders(dir: &Path, json: bool) -> anyhow::Result<()> {

@@ -23,6 +23,9 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use tokio_util::sync::CancellationToken;
 
+/// Placed orders whose status is refreshed per cycle (bounds the extra requests).
+const TRACKED_PER_CYCLE: usize = 20;
+
 /// Orders for different opportunities in flight at once (the pacer still spaces them).
 const CONCURRENT_OPPORTUNITIES: usize = 8;
 
@@ -231,6 +234,41 @@ impl Executor {
         );
     }
 
+    /// Refreshes the platform status of placed orders that are not final yet (a few per
+    /// cycle, oldest first), so the history shows how each order ended.
+    pub async fn track_placed(&self) -> Result<(), StoreError> {
+        if self.dry_run {
+            return Ok(());
+        }
+        let open: Vec<(String, String)> = self
+            .store
+            .intents()?
+            .into_iter()
+            .filter(|i| i.platform == self.platform)
+            .filter_map(|i| match i.state {
+                OrderState::Placed {
+                    order_id,
+                    platform_status,
+                    ..
+                } if order_id != "dry-run" && !self.client.status_is_final(&platform_status) => {
+                    Some((order_id, platform_status))
+                }
+                _ => None,
+            })
+            .take(TRACKED_PER_CYCLE)
+            .collect();
+        for (order_id, _) in open {
+            match self.client.order_status(&order_id).await {
+                Ok(Some(order)) => record_order_status(&self.store, &self.platform, order),
+                Ok(None) => {}
+                Err(error) => {
+                    tracing::debug!(platform = %self.platform, order = %order_id, %error, "order status lookup failed");
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Sends every `Claimed` intent of this platform. Intents whose opportunity is no
     /// longer open (not in `open`) become `NotPlaced`. Stops early on shutdown,
     /// leaving the rest `Claimed` for the next run.
@@ -366,6 +404,43 @@ impl Executor {
         };
         self.settle(intent, next)?;
         Ok(())
+    }
+}
+
+/// Records a placed order's new platform status on its intent.
+pub fn record_order_status(
+    store: &Store,
+    platform: &crate::opportunity::PlatformId,
+    order: crate::order::PlatformOrder,
+) {
+    let Ok(intents) = store.intents() else { return };
+    let Some(intent) = intents.into_iter().find(|i| {
+        &i.platform == platform
+            && matches!(&i.state, OrderState::Placed { order_id, .. } if *order_id == order.order_id)
+    }) else {
+        return;
+    };
+    let OrderState::Placed {
+        amount,
+        platform_status,
+        ..
+    } = &intent.state
+    else {
+        return;
+    };
+    if *platform_status == order.status {
+        return;
+    }
+    let next = OrderState::Placed {
+        order_id: order.order_id.clone(),
+        amount: *amount,
+        platform_status: order.status.clone(),
+    };
+    match store.transition(&intent.key, next, Utc::now()) {
+        Ok(_) => {
+            tracing::info!(%platform, order = %order.order_id, status = %order.status, "order status updated")
+        }
+        Err(error) => tracing::warn!(%platform, %error, "cannot record an order's new status"),
     }
 }
 

@@ -352,6 +352,9 @@ impl PlatformLoop {
                 tracing::warn!(%platform, %error, "stopped sending orders this cycle");
             }
         }
+        if let Err(error) = self.executor.track_placed().await {
+            tracing::warn!(%platform, %error, "cannot track placed orders");
+        }
         self.publish_gauges(&engine);
     }
 
@@ -626,48 +629,11 @@ async fn track_webhooks(
             continue;
         };
         match client.order_status(id).await {
-            Ok(Some(order)) => record_order_status(&store, &event.platform, order),
+            Ok(Some(order)) => crate::executor::record_order_status(&store, &event.platform, order),
             Ok(None) => {}
             Err(error) => {
                 tracing::warn!(platform = %event.platform, order = %id, %error, "cannot fetch the order a webhook named")
             }
         }
-    }
-}
-
-/// Records a placed order's new platform status on its intent.
-fn record_order_status(
-    store: &Store,
-    platform: &crate::opportunity::PlatformId,
-    order: crate::order::PlatformOrder,
-) {
-    let Ok(intents) = store.intents() else { return };
-    let Some(intent) = intents.into_iter().find(|i| {
-        &i.platform == platform
-            && matches!(&i.state, OrderState::Placed { order_id, .. } if *order_id == order.order_id)
-    }) else {
-        return;
-    };
-    let OrderState::Placed {
-        amount,
-        platform_status,
-        ..
-    } = &intent.state
-    else {
-        return;
-    };
-    if *platform_status == order.status {
-        return;
-    }
-    let next = OrderState::Placed {
-        order_id: order.order_id.clone(),
-        amount: *amount,
-        platform_status: order.status.clone(),
-    };
-    match store.transition(&intent.key, next, Utc::now()) {
-        Ok(_) => {
-            tracing::info!(%platform, order = %order.order_id, status = %order.status, "order status updated")
-        }
-        Err(error) => tracing::warn!(%platform, %error, "cannot record an order's new status"),
     }
 }

@@ -107,6 +107,23 @@ pub trait PlatformClient: Send + Sync {
         Ok(None)
     }
 
+    /// Whether a placed order's platform status is final, so tracking can stop.
+    /// Platforms without a lookup by order id report every status as final.
+    fn status_is_final(&self, status: &str) -> bool {
+        let _ = status;
+        true
+    }
+
+    /// Cancels a placed order where the platform allows it.
+    async fn cancel_order(&self, order_id: &str) -> Result<PlatformOrder, PlatformError> {
+        let _ = order_id;
+        Err(PlatformError::Rejected {
+            platform: self.id().to_string(),
+            status: 0,
+            message: format!("{} orders cannot be cancelled through its API", self.kind()),
+        })
+    }
+
     /// Ends the session at shutdown (a logout where the platform has one).
     async fn close(&self) -> Result<(), PlatformError> {
         Ok(())

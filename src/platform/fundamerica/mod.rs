@@ -305,6 +305,14 @@ impl FundAmericaClient {
 
 #[async_trait::async_trait]
 impl PlatformClient for FundAmericaClient {
+    fn status_is_final(&self, status: &str) -> bool {
+        wire::InvestmentStatus::parse(status).is_none_or(|s| s.is_final())
+    }
+
+    async fn cancel_order(&self, order_id: &str) -> Result<PlatformOrder, PlatformError> {
+        self.cancel_investment(order_id).await
+    }
+
     async fn order_status(&self, order_id: &str) -> Result<Option<PlatformOrder>, PlatformError> {
         self.investment_status(order_id).await.map(Some)
     }

@@ -504,6 +504,15 @@ impl FundriseClient {
 
 #[async_trait::async_trait]
 impl PlatformClient for FundriseClient {
+    fn status_is_final(&self, status: &str) -> bool {
+        // PENDING moves on; COMPLETE and FAILED (which includes cancelled) are final.
+        status != "PENDING"
+    }
+
+    async fn cancel_order(&self, order_id: &str) -> Result<PlatformOrder, PlatformError> {
+        self.cancel_investment(order_id).await
+    }
+
     async fn order_status(&self, order_id: &str) -> Result<Option<PlatformOrder>, PlatformError> {
         self.investment(order_id).await.map(Some)
     }
