@@ -6,7 +6,7 @@ use super::{
     BudgetSettings, Config, Credentials, Mode, NotifySettings, PlatformSettings, SandboxSettings,
     StrategySettings,
 };
-use crate::notify::EventKind;
+use crate::notify::event::EventKind;
 use crate::opportunity::{PlatformId, PlatformKind};
 use crate::telemetry::LogFormat;
 use rust_decimal::Decimal;

@@ -15,10 +15,12 @@
 //! and should use it to deduplicate: a delivery whose removal from the queue was lost
 //! (crash right after the 2xx) is sent again after a restart.
 
+pub mod event;
 mod queue;
 mod sender;
 mod signature;
 
+pub use event::EventKind;
 pub use sender::{send_test, DeliveryError, TestOutcome};
 pub use signature::{sign, DELIVERY_HEADER, EVENT_HEADER, SIGNATURE_HEADER};
 
@@ -35,61 +37,6 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
-
-/// What happened. The names (`order_placed`, ...) are the `event` field of the body,
-/// the `X-Autoinvest-Event` header and the values of a `[[notify]]` `events` list.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
-)]
-#[serde(rename_all = "snake_case")]
-pub enum EventKind {
-    OrderPlaced,
-    OrderRejected,
-    /// The outcome is unknown, or the order was found not placed after reconciliation.
-    OrderFailed,
-    BudgetExhausted,
-    PlatformDown,
-    PlatformRecovered,
-    StrategyError,
-    /// Sent by `autoinvest notify test`.
-    Test,
-}
-
-impl EventKind {
-    pub const ALL: [EventKind; 8] = [
-        EventKind::OrderPlaced,
-        EventKind::OrderRejected,
-        EventKind::OrderFailed,
-        EventKind::BudgetExhausted,
-        EventKind::PlatformDown,
-        EventKind::PlatformRecovered,
-        EventKind::StrategyError,
-        EventKind::Test,
-    ];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            EventKind::OrderPlaced => "order_placed",
-            EventKind::OrderRejected => "order_rejected",
-            EventKind::OrderFailed => "order_failed",
-            EventKind::BudgetExhausted => "budget_exhausted",
-            EventKind::PlatformDown => "platform_down",
-            EventKind::PlatformRecovered => "platform_recovered",
-            EventKind::StrategyError => "strategy_error",
-            EventKind::Test => "test",
-        }
-    }
-
-    pub fn from_name(name: &str) -> Option<EventKind> {
-        EventKind::ALL.into_iter().find(|kind| kind.name() == name)
-    }
-}
-
-impl fmt::Display for EventKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
 
 /// One notification, before it is addressed to receivers. Fields left `None` are left
 /// out of the body.
