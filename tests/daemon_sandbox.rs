@@ -263,3 +263,57 @@ async fn status_shows_orders_budgets_and_a_failing_platform() {
     assert_eq!(summary.unresolved, 0);
     shutdown.cancel();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_daemon_notifies_placed_orders() {
+    use axum::routing::post;
+    use std::sync::{Arc, Mutex};
+    set_test_credentials();
+    let shutdown = CancellationToken::new();
+    let sandbox = start_sandbox(&shutdown).await;
+    let received: Arc<Mutex<Vec<serde_json::Value>>> = Arc::default();
+    let app = axum::Router::new().route(
+        "/hook",
+        post({
+            let received = received.clone();
+            move |axum::Json(body): axum::Json<serde_json::Value>| async move {
+                received.lock().unwrap().push(body);
+                "ok"
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let receiver_addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+
+    let dir = tempfile::tempdir().unwrap();
+    let notify =
+        format!("[[notify]]\nurl = \"http://{receiver_addr}/hook\"\nevents = [\"order_placed\"]\n");
+    let config_path = write_config(dir.path(), &sandbox.fundingcircle_url(), BUY_FRACTIONAL, "");
+    let text = std::fs::read_to_string(&config_path).unwrap();
+    std::fs::write(&config_path, format!("{text}\n{notify}")).unwrap();
+    let daemon_stop = CancellationToken::new();
+    let daemon = tokio::spawn(scheduler::run(
+        load(&config_path),
+        RunOptions::default(),
+        daemon_stop.clone(),
+    ));
+
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while received.lock().unwrap().is_empty() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no notification arrived"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    daemon_stop.cancel();
+    daemon.await.unwrap().unwrap();
+    let first = received.lock().unwrap()[0].clone();
+    assert_eq!(first["event"], "order_placed");
+    assert_eq!(first["platform"], "fc");
+    assert_eq!(first["strategy"], "test-buyer");
+    assert_eq!(first["amount"], "25.00");
+    assert_eq!(first["dry_run"], false);
+    shutdown.cancel();
+}
