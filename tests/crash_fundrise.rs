@@ -15,13 +15,35 @@
 use autoinvest::order::IdempotencyKey;
 use serde_json::{json, Value};
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader};
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
-const BIN: &str = env!("CARGO_BIN_EXE_autoinvest");
+mod common;
+
+use common::process::{self, free_port, intents, set_faults, KillOnDrop};
+
+/// The environment the daemon under test reads its (test) credentials from.
+const ENV: &[(&str, &str)] = &[
+    ("AUTOINVEST_TEST_FR_PARTNER_USER", "crash-partner"),
+    (
+        "AUTOINVEST_TEST_FR_PARTNER_PASSWORD",
+        "crash-partner-password",
+    ),
+    ("AUTOINVEST_TEST_FR_REFRESH_TOKEN", "crash-refresh-token"),
+];
+
+fn start_sandbox(port: u16) -> KillOnDrop {
+    process::start_sandbox(port, 11)
+}
+
+fn ledger(port: u16) -> Value {
+    process::ledger(port, "fundrise")
+}
+
+fn daemon(config: &Path, once: bool) -> Command {
+    process::daemon(config, ENV, once)
+}
 
 /// Buys $100 of every offering, once per strategy.
 const BUY_EVERY_FUND: &str = r#"
@@ -30,63 +52,6 @@ fn decide(o, p) {
     #{ amount: 100, reason: "test: every open fund" }
 }
 "#;
-
-struct KillOnDrop(Child);
-
-impl Drop for KillOnDrop {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// With seed 11 the sandbox releases four OPEN funds at the start (fund 1 with a $100
-/// minimum) and no more for a minute.
-fn start_sandbox(port: u16) -> KillOnDrop {
-    let mut child = Command::new(BIN)
-        .args([
-            "sandbox",
-            "--listen",
-            &format!("127.0.0.1:{port}"),
-            "--seed",
-            "11",
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("sandbox starts");
-    let mut stdout = BufReader::new(child.stdout.take().unwrap());
-    let mut line = String::new();
-    stdout.read_line(&mut line).unwrap();
-    assert!(line.contains("listening"), "sandbox said: {line}");
-    std::thread::spawn(move || std::io::copy(&mut stdout, &mut std::io::sink()));
-    KillOnDrop(child)
-}
-
-fn set_faults(port: u16, faults: Value) {
-    let response = reqwest::blocking::Client::new()
-        .put(format!("http://127.0.0.1:{port}/__sandbox/faults"))
-        .json(&faults)
-        .send()
-        .expect("sandbox reachable");
-    assert!(response.status().is_success());
-}
-
-fn ledger(port: u16) -> Value {
-    let all: Value = reqwest::blocking::get(format!("http://127.0.0.1:{port}/__sandbox/ledger"))
-        .expect("sandbox reachable")
-        .json()
-        .expect("ledger is JSON");
-    all["fundrise"].clone()
-}
 
 fn investments(port: u16) -> Vec<Value> {
     ledger(port)["investments"].as_array().unwrap().clone()
@@ -133,55 +98,17 @@ max_per_opportunity = "100.00"
     path
 }
 
-fn daemon(config: &Path, once: bool) -> Command {
-    let mut command = Command::new(BIN);
-    command
-        .arg("--config")
-        .arg(config)
-        .arg("run")
-        .env("AUTOINVEST_TEST_FR_PARTNER_USER", "crash-partner")
-        .env(
-            "AUTOINVEST_TEST_FR_PARTNER_PASSWORD",
-            "crash-partner-password",
-        )
-        .env("AUTOINVEST_TEST_FR_REFRESH_TOKEN", "crash-refresh-token")
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
-    if once {
-        command.arg("--once");
-    }
-    command
-}
-
-fn intents(config: &Path) -> Vec<Value> {
-    let output = Command::new(BIN)
-        .arg("--config")
-        .arg(config)
-        .args(["orders", "--json"])
-        .output()
-        .expect("orders runs");
-    assert!(
-        output.status.success(),
-        "orders failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    serde_json::from_slice(&output.stdout).expect("orders --json is JSON")
-}
-
 /// Runs the daemon until the emulator holds at least `min_investments` investments (or
 /// for at most [`RUN_AT_MOST`]: an intent whose POST never left before a kill is
 /// reconciled to "not placed" and never sent again, so progress can stop until the
 /// emulator releases another fund), waits `extra_delay`, then kills it with SIGKILL.
 fn run_and_kill(config: &Path, port: u16, min_investments: usize, extra_delay: Duration) {
-    let mut child = KillOnDrop(daemon(config, false).spawn().expect("daemon starts"));
-    let deadline = Instant::now() + RUN_AT_MOST;
-    while Instant::now() < deadline && investments(port).len() < min_investments {
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    std::thread::sleep(extra_delay);
-    child.0.kill().expect("SIGKILL");
-    child.0.wait().unwrap();
+    process::run_and_kill(
+        daemon(config, false),
+        RUN_AT_MOST,
+        || investments(port).len() >= min_investments,
+        extra_delay,
+    );
 }
 
 const RUN_AT_MOST: Duration = Duration::from_secs(3);

@@ -11,119 +11,39 @@ mod common;
 use common::BUY_FRACTIONAL;
 use serde_json::{json, Value};
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader};
-use std::net::TcpListener;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
-const BIN: &str = env!("CARGO_BIN_EXE_autoinvest");
+use common::process::{self, free_port, intents, set_faults, KillOnDrop};
 
-struct KillOnDrop(Child);
-
-impl Drop for KillOnDrop {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
+/// The environment the daemon under test reads its (test) credentials from.
+const ENV: &[(&str, &str)] = &[
+    ("AUTOINVEST_TEST_FC_USER", "crash-test"),
+    ("AUTOINVEST_TEST_FC_PASSWORD", "crash-test-password"),
+];
 
 fn start_sandbox(port: u16) -> KillOnDrop {
-    let mut child = Command::new(BIN)
-        .args([
-            "sandbox",
-            "--listen",
-            &format!("127.0.0.1:{port}"),
-            "--seed",
-            "11",
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("sandbox starts");
-    // Wait for its "listening" line, then keep draining stdout so that the sandbox
-    // never writes into a closed pipe.
-    let mut stdout = BufReader::new(child.stdout.take().unwrap());
-    let mut line = String::new();
-    stdout.read_line(&mut line).unwrap();
-    assert!(line.contains("listening"), "sandbox said: {line}");
-    std::thread::spawn(move || std::io::copy(&mut stdout, &mut std::io::sink()));
-    KillOnDrop(child)
-}
-
-fn http(method: &str, url: &str, body: Option<Value>) -> Value {
-    let client = reqwest::blocking::Client::new();
-    let request = match method {
-        "PUT" => client.put(url).json(&body.unwrap_or(json!({}))),
-        _ => client.get(url),
-    };
-    let response = request.send().expect("sandbox reachable");
-    response.json().unwrap_or(Value::Null)
+    process::start_sandbox(port, 11)
 }
 
 fn ledger(port: u16) -> Value {
-    http(
-        "GET",
-        &format!("http://127.0.0.1:{port}/__sandbox/ledger"),
-        None,
-    )["fundingcircle"]
-        .clone()
+    process::ledger(port, "fundingcircle")
 }
 
 fn daemon(config: &Path, once: bool) -> Command {
-    let mut command = Command::new(BIN);
-    command
-        .arg("--config")
-        .arg(config)
-        .arg("run")
-        .env("AUTOINVEST_TEST_FC_USER", "crash-test")
-        .env("AUTOINVEST_TEST_FC_PASSWORD", "crash-test-password")
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
-    if once {
-        command.arg("--once");
-    }
-    command
-}
-
-fn intents(config: &Path) -> Vec<Value> {
-    let output = Command::new(BIN)
-        .arg("--config")
-        .arg(config)
-        .args(["orders", "--json"])
-        .output()
-        .expect("orders runs");
-    assert!(
-        output.status.success(),
-        "orders failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    serde_json::from_slice(&output.stdout).expect("orders --json is JSON")
+    process::daemon(config, ENV, once)
 }
 
 /// Runs the daemon until the sandbox has accepted at least `min_orders` orders (or a
 /// deadline), then kills it with SIGKILL.
 fn run_and_kill(config: &Path, port: u16, min_orders: usize, extra_delay: Duration) {
-    let mut child = KillOnDrop(daemon(config, false).spawn().expect("daemon starts"));
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while Instant::now() < deadline {
-        if ledger(port)["orders"].as_array().map_or(0, |o| o.len()) >= min_orders {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    std::thread::sleep(extra_delay);
-    child.0.kill().expect("SIGKILL");
-    child.0.wait().unwrap();
+    process::run_and_kill(
+        daemon(config, false),
+        Duration::from_secs(30),
+        || ledger(port)["orders"].as_array().map_or(0, |o| o.len()) >= min_orders,
+        extra_delay,
+    );
 }
 
 fn check_invariants(config: &Path, port: u16) {
@@ -185,17 +105,9 @@ fn accept_then_drop_then_kill_never_doubles_an_order() {
     let dir = tempfile::tempdir().unwrap();
     let config = write_config(dir.path(), port);
     // Every order is executed, then the connection is dropped: each outcome is ambiguous.
-    http(
-        "PUT",
-        &format!("http://127.0.0.1:{port}/__sandbox/faults"),
-        Some(json!({ "drop_after_accept_rate": 1.0 })),
-    );
+    set_faults(port, json!({ "drop_after_accept_rate": 1.0 }));
     run_and_kill(&config, port, 1, Duration::from_millis(0));
-    http(
-        "PUT",
-        &format!("http://127.0.0.1:{port}/__sandbox/faults"),
-        Some(json!({})),
-    );
+    set_faults(port, json!({}));
     let status = daemon(&config, true).status().unwrap();
     assert!(status.success());
     check_invariants(&config, port);
@@ -209,18 +121,10 @@ fn kills_at_varied_moments_with_slow_answers_never_double_an_order() {
     let config = write_config(dir.path(), port);
     for (cycle, delay_ms) in [0u64, 35, 80, 150, 260].into_iter().enumerate() {
         let faults = json!({ "latency_ms": 40, "drop_after_accept_rate": if cycle % 2 == 0 { 0.5 } else { 0.0 } });
-        http(
-            "PUT",
-            &format!("http://127.0.0.1:{port}/__sandbox/faults"),
-            Some(faults),
-        );
+        set_faults(port, faults);
         run_and_kill(&config, port, cycle, Duration::from_millis(delay_ms));
     }
-    http(
-        "PUT",
-        &format!("http://127.0.0.1:{port}/__sandbox/faults"),
-        Some(json!({})),
-    );
+    set_faults(port, json!({}));
     let status = daemon(&config, true).status().unwrap();
     assert!(status.success());
     check_invariants(&config, port);

@@ -2,6 +2,8 @@
 //! a temp dir, and the sandbox's ledger.
 #![allow(dead_code)]
 
+pub mod process;
+
 use autoinvest::config::Config;
 use autoinvest::sandbox::{self, SandboxHandle, SandboxOptions};
 use serde_json::Value;
