@@ -24,7 +24,7 @@
 //! - [`notify`]: outbound webhook notifications: a persisted queue, signed, retried.
 //! - [`reload`]: hot reload of strategies and budgets (SIGHUP, file changes).
 //! - [`scheduler`]: one poll loop per platform account, shutdown.
-//! - [`platform`]: the `PlatformClient` trait, the shared HTTP layer, one module per platform.
+//! - [`platform`]: the `PlatformClient` trait, the shared HTTP layer, session tokens, one module per platform.
 //! - [`sandbox`]: local emulators of the platforms.
 //! - [`telemetry`]: Prometheus metrics and tracing setup.
 //! - [`status`]: per-platform live status shared with the HTTP endpoint.

@@ -9,6 +9,7 @@ pub mod fundingcircle;
 pub mod fundrise;
 pub mod http;
 pub mod issuer_portal;
+pub mod session;
 
 use crate::opportunity::{Opportunity, PlatformId, PlatformKind};
 use crate::order::{OrderIntent, PlatformOrder};

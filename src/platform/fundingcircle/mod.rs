@@ -12,6 +12,8 @@ use crate::opportunity::{Opportunity, PlatformId, PlatformKind, PurchaseMode};
 use crate::order::{OrderIntent, PlatformOrder};
 use crate::pacing::Pacer;
 use crate::platform::http::{Auth, CallError, PlatformHttp, Request, Timeouts};
+pub use crate::platform::session::RENEW_BEFORE_EXPIRY;
+use crate::platform::session::{SessionToken, TokenCache};
 use crate::platform::{ApprovedOrder, PlatformClient, PlatformError};
 use crate::secret::Secret;
 use crate::telemetry::Metrics;
@@ -23,7 +25,6 @@ use std::collections::HashSet;
 use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::time::Instant;
 
 /// Listings (and orders) asked for per page.
 pub const PAGE_SIZE: u64 = 100;
@@ -34,9 +35,6 @@ pub const MAX_PAGES: usize = 100;
 
 /// Listing details fetched at the same time.
 pub const DETAIL_CONCURRENCY: usize = 8;
-
-/// A token is renewed when less than this is left of its life.
-pub const RENEW_BEFORE_EXPIRY: Duration = Duration::from_secs(5 * 60);
 
 /// Token life when the login answer does not say (Funding Circle documents two hours).
 pub const DEFAULT_TOKEN_LIFETIME: Duration = Duration::from_secs(2 * 60 * 60);
@@ -55,28 +53,12 @@ pub struct FundingCircleSettings {
     pub request_timeout: Duration,
 }
 
-/// A bearer token and when to stop using it.
-struct Token {
-    value: Secret,
-    renew_at: Instant,
-}
-
-impl Token {
-    fn from_login(answer: wire::LoginResponse) -> Token {
-        let lifetime = answer
-            .expires_in
-            .map_or(DEFAULT_TOKEN_LIFETIME, Duration::from_secs);
-        // A short-lived token still gets half its life, rather than a login per request.
-        let margin = RENEW_BEFORE_EXPIRY.min(lifetime / 2);
-        Token {
-            value: Secret::new(answer.token),
-            renew_at: Instant::now() + (lifetime - margin),
-        }
-    }
-
-    fn is_fresh(&self) -> bool {
-        Instant::now() < self.renew_at
-    }
+/// The session a login answer opens.
+fn token_from_login(answer: wire::LoginResponse) -> SessionToken {
+    let lifetime = answer
+        .expires_in
+        .map_or(DEFAULT_TOKEN_LIFETIME, Duration::from_secs);
+    SessionToken::new(Secret::new(answer.token), lifetime)
 }
 
 /// The Funding Circle client of one account.
@@ -88,7 +70,7 @@ pub struct FundingCircleClient {
     http: PlatformHttp,
     metrics: Arc<Metrics>,
     /// Held across a login so concurrent requests wait for one login, not start several.
-    token: tokio::sync::Mutex<Option<Token>>,
+    token: TokenCache,
 }
 
 impl std::fmt::Debug for FundingCircleClient {
@@ -122,7 +104,7 @@ impl FundingCircleClient {
             password: settings.password,
             http,
             metrics,
-            token: tokio::sync::Mutex::new(None),
+            token: TokenCache::default(),
         })
     }
 
@@ -161,22 +143,12 @@ impl FundingCircleClient {
 
     /// A fresh token: the cached one unless it is stale or is `refused`.
     async fn token(&self, refused: Option<&Secret>) -> Result<Secret, PlatformError> {
-        let mut cached = self.token.lock().await;
-        if let Some(token) = cached.as_ref() {
-            if token.is_fresh() && Some(&token.value) != refused {
-                return Ok(token.value.clone());
-            }
-        }
-        *cached = None;
-        let token = self.login().await?;
-        let value = token.value.clone();
-        *cached = Some(token);
-        Ok(value)
+        self.token.get(refused, || self.login()).await
     }
 
     /// `POST /api/v2/login`. Every failure to get a token is an error the caller can
     /// retry later; a refusal of the credentials is `Auth`.
-    async fn login(&self) -> Result<Token, PlatformError> {
+    async fn login(&self) -> Result<SessionToken, PlatformError> {
         let request = Request::session(Method::POST, self.endpoint(&["login"]))
             .json(wire::login_body(&self.username, &self.password))
             .redact(self.username.clone())
@@ -190,7 +162,7 @@ impl FundingCircleClient {
             });
         }
         tracing::debug!(platform = %self.id, "logged in");
-        Ok(Token::from_login(answer))
+        Ok(token_from_login(answer))
     }
 
     /// Ids of every live listing, following the HAL paging.
@@ -440,6 +412,7 @@ fn login_failed(error: CallError) -> PlatformError {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tokio::time::Instant;
 
     #[test]
     fn paging_stops_on_count_short_page_or_no_progress() {
@@ -453,7 +426,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn tokens_are_renewed_five_minutes_early_and_short_ones_at_half_life() {
         let renew_in = |expires_in| {
-            let token = Token::from_login(wire::LoginResponse {
+            let token = token_from_login(wire::LoginResponse {
                 token: "t".into(),
                 expires_in,
             });
@@ -462,7 +435,7 @@ mod tests {
         assert_eq!(renew_in(Some(7200)), Duration::from_secs(7200 - 300));
         assert_eq!(renew_in(None), Duration::from_secs(7200 - 300));
         assert_eq!(renew_in(Some(60)), Duration::from_secs(30));
-        let expired = Token::from_login(wire::LoginResponse {
+        let expired = token_from_login(wire::LoginResponse {
             token: "t".into(),
             expires_in: Some(0),
         });

@@ -25,6 +25,8 @@ use crate::opportunity::{Opportunity, PlatformId, PlatformKind};
 use crate::order::{OrderIntent, PlatformOrder};
 use crate::pacing::Pacer;
 use crate::platform::http::{Auth, CallError, PlatformHttp, Request, Timeouts};
+pub use crate::platform::session::RENEW_BEFORE_EXPIRY;
+use crate::platform::session::{SessionToken, TokenCache};
 use crate::platform::{ApprovedOrder, PlatformClient, PlatformError};
 use crate::secret::Secret;
 use crate::telemetry::Metrics;
@@ -35,11 +37,7 @@ use std::num::NonZeroU32;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::time::Instant;
 use wire::{InvestmentMatch, TransactionResponse};
-
-/// An access token is renewed when less than this is left of its life.
-pub const RENEW_BEFORE_EXPIRY: Duration = Duration::from_secs(5 * 60);
 
 /// Token life when the answer does not say (the spec's sample gives 3598 s).
 pub const DEFAULT_TOKEN_LIFETIME: Duration = Duration::from_secs(60 * 60);
@@ -73,28 +71,12 @@ pub struct FundriseSettings {
     pub request_timeout: Duration,
 }
 
-/// An access token and when to stop using it.
-struct Token {
-    value: Secret,
-    renew_at: Instant,
-}
-
-impl Token {
-    fn from_answer(answer: wire::AccessTokenResponse) -> Token {
-        let lifetime = answer
-            .expires_in
-            .map_or(DEFAULT_TOKEN_LIFETIME, Duration::from_secs);
-        // A short-lived token still gets half its life, rather than a renewal per request.
-        let margin = RENEW_BEFORE_EXPIRY.min(lifetime / 2);
-        Token {
-            value: Secret::new(answer.access_token),
-            renew_at: Instant::now() + (lifetime - margin),
-        }
-    }
-
-    fn is_fresh(&self) -> bool {
-        Instant::now() < self.renew_at
-    }
+/// The session a token answer opens.
+fn token_from_answer(answer: wire::AccessTokenResponse) -> SessionToken {
+    let lifetime = answer
+        .expires_in
+        .map_or(DEFAULT_TOKEN_LIFETIME, Duration::from_secs);
+    SessionToken::new(Secret::new(answer.access_token), lifetime)
 }
 
 /// The Fundrise Connect client of one Client account.
@@ -108,7 +90,7 @@ pub struct FundriseClient {
     http: PlatformHttp,
     metrics: Arc<Metrics>,
     /// Held across a renewal so concurrent requests wait for one, not start several.
-    token: tokio::sync::Mutex<Option<Token>>,
+    token: TokenCache,
     /// The "acknowledge_documents is false" warning is logged once, then at debug.
     warned_unacknowledged: AtomicBool,
 }
@@ -148,7 +130,7 @@ impl FundriseClient {
             acknowledge_documents: settings.acknowledge_documents,
             http,
             metrics,
-            token: tokio::sync::Mutex::new(None),
+            token: TokenCache::default(),
             warned_unacknowledged: AtomicBool::new(false),
         })
     }
@@ -261,21 +243,11 @@ impl FundriseClient {
 
     /// A fresh access token: the cached one unless it is stale or is `refused`.
     async fn token(&self, refused: Option<&Secret>) -> Result<Secret, PlatformError> {
-        let mut cached = self.token.lock().await;
-        if let Some(token) = cached.as_ref() {
-            if token.is_fresh() && Some(&token.value) != refused {
-                return Ok(token.value.clone());
-            }
-        }
-        *cached = None;
-        let token = self.fetch_token().await?;
-        let value = token.value.clone();
-        *cached = Some(token);
-        Ok(value)
+        self.token.get(refused, || self.fetch_token()).await
     }
 
     /// `POST /v1/oauth/token` with the refresh token, under partner basic auth.
-    async fn fetch_token(&self) -> Result<Token, PlatformError> {
+    async fn fetch_token(&self) -> Result<SessionToken, PlatformError> {
         let request = Request::session(Method::POST, self.endpoint(&["oauth", "token"]))
             .auth(self.partner.clone())
             .json(wire::token_body(&self.refresh_token))
@@ -305,7 +277,7 @@ impl FundriseClient {
             tracing::warn!(platform = %self.id, "the token endpoint returned a different refresh token; keeping the configured one");
         }
         tracing::debug!(platform = %self.id, expires_in = ?answer.expires_in, "access token obtained");
-        Ok(Token::from_answer(answer))
+        Ok(token_from_answer(answer))
     }
 
     /// Every entry of `GET /v1/offerings` that parses; unusable entries are logged,
@@ -660,11 +632,12 @@ fn parse_base_url(id: &PlatformId, base_url: &str) -> Result<Url, PlatformError>
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tokio::time::Instant;
 
     #[tokio::test(start_paused = true)]
     async fn tokens_are_renewed_five_minutes_early_and_short_ones_at_half_life() {
         let renew_in = |expires_in| {
-            let token = Token::from_answer(wire::AccessTokenResponse {
+            let token = token_from_answer(wire::AccessTokenResponse {
                 access_token: "t".into(),
                 refresh_token: None,
                 token_type: None,

@@ -16,6 +16,8 @@ use crate::opportunity::{Opportunity, PlatformId, PlatformKind};
 use crate::order::{OrderIntent, PlatformOrder};
 use crate::pacing::Pacer;
 use crate::platform::http::{Auth, CallError, PlatformHttp, Request, Timeouts};
+pub use crate::platform::session::RENEW_BEFORE_EXPIRY;
+use crate::platform::session::{SessionToken, TokenCache};
 use crate::platform::{ApprovedOrder, PlatformClient, PlatformError};
 use crate::secret::Secret;
 use crate::telemetry::Metrics;
@@ -27,7 +29,6 @@ use std::collections::HashSet;
 use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::time::Instant;
 
 /// Entries asked for per page (DRF's `page_size`; a server without it pages its way).
 pub const PAGE_SIZE: u64 = 100;
@@ -35,9 +36,6 @@ pub const PAGE_SIZE: u64 = 100;
 /// Paging stops after this many pages: a broken or hostile `next` chain must not keep
 /// a poll going forever.
 pub const MAX_PAGES: usize = 100;
-
-/// A token is renewed when less than this is left of its life.
-pub const RENEW_BEFORE_EXPIRY: Duration = Duration::from_secs(5 * 60);
 
 /// Token life when the login answer gives no usable `expiry` (ten hours, the usual
 /// default of DRF token libraries; a 401 renews it earlier anyway).
@@ -67,30 +65,14 @@ pub struct IssuerPortalSettings {
     pub request_timeout: Duration,
 }
 
-/// A login token and when to stop using it.
-struct Token {
-    value: Secret,
-    renew_at: Instant,
-}
-
-impl Token {
-    /// `now` is the wall-clock time of the answer, to turn `expiry` into a lifetime.
-    fn from_login(answer: &wire::LoginResponse, now: DateTime<Utc>) -> Token {
-        let lifetime = match answer.expires_at() {
-            Some(expiry) => (expiry - now).to_std().unwrap_or(Duration::ZERO),
-            None => DEFAULT_TOKEN_LIFETIME,
-        };
-        // A short-lived token still gets half its life, rather than a login per request.
-        let margin = RENEW_BEFORE_EXPIRY.min(lifetime / 2);
-        Token {
-            value: Secret::new(answer.token.clone()),
-            renew_at: Instant::now() + (lifetime - margin),
-        }
-    }
-
-    fn is_fresh(&self) -> bool {
-        Instant::now() < self.renew_at
-    }
+/// The session a login answer opens; `now` is the wall-clock time of the answer, to
+/// turn `expiry` into a lifetime.
+fn token_from_login(answer: &wire::LoginResponse, now: DateTime<Utc>) -> SessionToken {
+    let lifetime = match answer.expires_at() {
+        Some(expiry) => (expiry - now).to_std().unwrap_or(Duration::ZERO),
+        None => DEFAULT_TOKEN_LIFETIME,
+    };
+    SessionToken::new(Secret::new(answer.token.clone()), lifetime)
 }
 
 /// The issuer portal client of one account.
@@ -105,7 +87,7 @@ pub struct IssuerPortalClient {
     http: PlatformHttp,
     metrics: Arc<Metrics>,
     /// Held across a login so concurrent requests wait for one login, not start several.
-    token: tokio::sync::Mutex<Option<Token>>,
+    token: TokenCache,
 }
 
 impl std::fmt::Debug for IssuerPortalClient {
@@ -143,7 +125,7 @@ impl IssuerPortalClient {
             payment_method: settings.payment_method,
             http,
             metrics,
-            token: tokio::sync::Mutex::new(None),
+            token: TokenCache::default(),
         })
     }
 
@@ -156,7 +138,7 @@ impl IssuerPortalClient {
     /// token stops working; call it on shutdown. Without a session it does nothing; a
     /// token the platform already refuses counts as logged out.
     pub async fn logout(&self) -> Result<(), PlatformError> {
-        let Some(token) = self.token.lock().await.take() else {
+        let Some(token) = self.token.take().await else {
             return Ok(());
         };
         let request = Request::session(
@@ -233,23 +215,13 @@ impl IssuerPortalClient {
 
     /// A fresh token: the cached one unless it is stale or is `refused`.
     async fn token(&self, refused: Option<&Secret>) -> Result<Secret, PlatformError> {
-        let mut cached = self.token.lock().await;
-        if let Some(token) = cached.as_ref() {
-            if token.is_fresh() && Some(&token.value) != refused {
-                return Ok(token.value.clone());
-            }
-        }
-        *cached = None;
-        let token = self.login().await?;
-        let value = token.value.clone();
-        *cached = Some(token);
-        Ok(value)
+        self.token.get(refused, || self.login()).await
     }
 
     /// `POST /api_third_party/auth/login/` with the email and password, sent with the
     /// API key (the only credential there is before a session). Every failure to get
     /// a token is an error the caller can retry later; refused credentials are `Auth`.
-    async fn login(&self) -> Result<Token, PlatformError> {
+    async fn login(&self) -> Result<SessionToken, PlatformError> {
         let request = Request::session(
             Method::POST,
             self.endpoint(&["api_third_party", "auth", "login"]),
@@ -267,7 +239,7 @@ impl IssuerPortalClient {
             });
         }
         tracing::debug!(platform = %self.id, "logged in");
-        Ok(Token::from_login(&answer, Utc::now()))
+        Ok(token_from_login(&answer, Utc::now()))
     }
 
     /// The URL of the page `next` names: this endpoint with `next`'s query string.
@@ -569,6 +541,7 @@ fn login_failed(error: CallError) -> PlatformError {
 mod tests {
     use super::*;
     use chrono::TimeZone;
+    use tokio::time::Instant;
 
     fn login(expiry: Option<&str>) -> wire::LoginResponse {
         wire::LoginResponse {
@@ -580,7 +553,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn tokens_are_renewed_five_minutes_before_expiry_and_short_ones_at_half_life() {
         let now = Utc.with_ymd_and_hms(2025, 7, 25, 12, 0, 0).unwrap();
-        let renew_in = |expiry| Token::from_login(&login(expiry), now).renew_at - Instant::now();
+        let renew_in = |expiry| token_from_login(&login(expiry), now).renew_at - Instant::now();
         assert_eq!(
             renew_in(Some("2025-07-25T14:00:00Z")),
             Duration::from_secs(7200 - 300)
@@ -594,7 +567,7 @@ mod tests {
             renew_in(Some("not a date")),
             DEFAULT_TOKEN_LIFETIME - RENEW_BEFORE_EXPIRY
         );
-        let expired = Token::from_login(&login(Some("2025-07-25T11:00:00Z")), now);
+        let expired = token_from_login(&login(Some("2025-07-25T11:00:00Z")), now);
         assert!(!expired.is_fresh());
     }
 }
