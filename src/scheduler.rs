@@ -289,7 +289,12 @@ impl PlatformLoop {
         if let Err(error) = &reconciled {
             tracing::warn!(%platform, %error, "not placing orders this cycle");
         }
-        let opportunities = match self.client.poll().await {
+        // A poll only reads: on shutdown it is dropped rather than waited for.
+        let polled = tokio::select! {
+            _ = shutdown.cancelled() => return,
+            polled = self.client.poll() => polled,
+        };
+        let opportunities = match polled {
             Ok(opportunities) => opportunities,
             Err(error) => {
                 tracing::warn!(%platform, %error, "poll failed");
