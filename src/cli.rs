@@ -6,7 +6,7 @@ use crate::app;
 use crate::backtest::{self, generate, import::Format, report::summary, BacktestOptions};
 use crate::config::{Config, Mode};
 use crate::notify::{self, NotifyTarget};
-use crate::opportunity::Opportunity;
+use crate::opportunity::{Opportunity, PlatformKind};
 use crate::portfolio::Portfolio;
 use crate::sandbox::{self, SandboxOptions};
 use crate::scheduler::{self, RunOptions};
@@ -353,10 +353,18 @@ async fn run_sandbox(listen: SocketAddr, seed: u64) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("binding {listen}"))?;
     println!("sandbox listening on http://{}", handle.addr);
-    println!(
-        "  fundingcircle base_url = \"{}\"",
-        handle.fundingcircle_url()
-    );
+    for kind in [
+        PlatformKind::FundingCircle,
+        PlatformKind::Fundrise,
+        PlatformKind::FundAmerica,
+        PlatformKind::IssuerPortal,
+    ] {
+        println!(
+            "  {:<13} base_url = \"{}\"",
+            kind.as_str(),
+            handle.base_url(kind)
+        );
+    }
     shutdown.cancelled().await;
     Ok(())
 }
