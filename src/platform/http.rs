@@ -597,6 +597,22 @@ fn retry_after(headers: &HeaderMap) -> Option<Duration> {
         .and_then(|value| parse_retry_after(&value, SystemTime::now()))
 }
 
+/// A platform's configured `base_url`, checked once: an http(s) URL that can hold a
+/// path, without query or fragment. Clients append their API paths to it.
+pub fn parse_base_url(id: &PlatformId, base_url: &str) -> Result<Url, PlatformError> {
+    let invalid = |why: &str| PlatformError::Connectivity {
+        platform: id.to_string(),
+        message: format!("base_url {base_url:?} {why}"),
+    };
+    let mut url = Url::parse(base_url.trim()).map_err(|_| invalid("is not a URL"))?;
+    if !matches!(url.scheme(), "http" | "https") || url.cannot_be_a_base() {
+        return Err(invalid("is not an http(s) URL"));
+    }
+    url.set_query(None);
+    url.set_fragment(None);
+    Ok(url)
+}
+
 /// `Retry-After` as delay-seconds or an HTTP date (a date in the past means now).
 pub fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
     let value = value.trim();

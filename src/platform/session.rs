@@ -2,6 +2,7 @@
 //! portal): when a token is renewed, and one cache per client so that concurrent
 //! requests wait for a single login instead of starting several.
 
+use super::http::CallError;
 use super::PlatformError;
 use crate::secret::Secret;
 use std::future::Future;
@@ -66,5 +67,26 @@ impl TokenCache {
     /// Forgets the token and hands it over (to log it out), if there is one.
     pub async fn take(&self) -> Option<SessionToken> {
         self.0.lock().await.take()
+    }
+}
+
+/// Login failures, in terms the executor acts on: refused credentials (or a token answer
+/// that cannot be read) are `Auth`; a 401 is already `Auth`; transport trouble stays as
+/// it is, so the login is retried later.
+pub fn login_failed(error: CallError) -> PlatformError {
+    match PlatformError::from(error) {
+        PlatformError::Rejected {
+            platform,
+            status,
+            message,
+        } => PlatformError::Auth {
+            platform,
+            message: format!("login refused ({status}): {message}"),
+        },
+        PlatformError::BadResponse { platform, message } => PlatformError::Auth {
+            platform,
+            message: format!("login answer unusable: {message}"),
+        },
+        other => other,
     }
 }

@@ -21,7 +21,7 @@ pub mod wire;
 use crate::opportunity::{Opportunity, PlatformId, PlatformKind};
 use crate::order::{OrderIntent, PlatformOrder};
 use crate::pacing::Pacer;
-use crate::platform::http::{Auth, PlatformHttp, Request, Timeouts};
+use crate::platform::http::{parse_base_url, Auth, PlatformHttp, Request, Timeouts};
 use crate::platform::{ApprovedOrder, PlatformClient, PlatformError};
 use crate::secret::Secret;
 use crate::telemetry::Metrics;
@@ -400,21 +400,6 @@ fn explain_validation_errors(error: PlatformError) -> PlatformError {
         }
         other => other,
     }
-}
-
-/// The base URL must be http(s) and able to hold a path; query and fragment are dropped.
-fn parse_base_url(id: &PlatformId, base_url: &str) -> Result<Url, PlatformError> {
-    let invalid = |why: &str| PlatformError::Connectivity {
-        platform: id.to_string(),
-        message: format!("base_url {base_url:?} {why}"),
-    };
-    let mut url = Url::parse(base_url.trim()).map_err(|_| invalid("is not a URL"))?;
-    if !matches!(url.scheme(), "http" | "https") || url.cannot_be_a_base() {
-        return Err(invalid("is not an http(s) URL"));
-    }
-    url.set_query(None);
-    url.set_fragment(None);
-    Ok(url)
 }
 
 #[cfg(test)]

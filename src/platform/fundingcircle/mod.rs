@@ -11,9 +11,9 @@ use crate::money;
 use crate::opportunity::{Opportunity, PlatformId, PlatformKind, PurchaseMode};
 use crate::order::{OrderIntent, PlatformOrder};
 use crate::pacing::Pacer;
-use crate::platform::http::{Auth, CallError, PlatformHttp, Request, Timeouts};
+use crate::platform::http::{parse_base_url, Auth, CallError, PlatformHttp, Request, Timeouts};
 pub use crate::platform::session::RENEW_BEFORE_EXPIRY;
-use crate::platform::session::{SessionToken, TokenCache};
+use crate::platform::session::{login_failed, SessionToken, TokenCache};
 use crate::platform::{ApprovedOrder, PlatformClient, PlatformError};
 use crate::secret::Secret;
 use crate::telemetry::Metrics;
@@ -87,7 +87,7 @@ impl FundingCircleClient {
         settings: FundingCircleSettings,
         metrics: Arc<Metrics>,
     ) -> Result<Self, PlatformError> {
-        let base = parse_base_url(&settings)?;
+        let base = parse_base_url(&settings.id, &settings.base_url)?;
         let pacer = Arc::new(Pacer::new(
             settings.max_posts_per_second,
             settings.max_gets_per_second,
@@ -368,45 +368,10 @@ impl FundingCircleClient {
     }
 }
 
-/// The base URL must be http(s) and able to hold a path; query and fragment are dropped.
-fn parse_base_url(settings: &FundingCircleSettings) -> Result<Url, PlatformError> {
-    let invalid = |why: &str| PlatformError::Connectivity {
-        platform: settings.id.to_string(),
-        message: format!("base_url {:?} {why}", settings.base_url),
-    };
-    let mut url = Url::parse(settings.base_url.trim()).map_err(|_| invalid("is not a URL"))?;
-    if !matches!(url.scheme(), "http" | "https") || url.cannot_be_a_base() {
-        return Err(invalid("is not an http(s) URL"));
-    }
-    url.set_query(None);
-    url.set_fragment(None);
-    Ok(url)
-}
-
 /// True when paging is done: an empty page (no progress), everything the platform
 /// counted has been read, or — without a count — a short page.
 fn is_last_page(received: u64, offset: u64, total_count: Option<u64>) -> bool {
     received == 0 || total_count.map_or(received < PAGE_SIZE, |total| offset >= total)
-}
-
-/// Login failures, in terms the executor acts on: refused credentials (or a token we
-/// cannot read) are `Auth`; a 401 is already `Auth`; transport trouble stays as is.
-fn login_failed(error: CallError) -> PlatformError {
-    match PlatformError::from(error) {
-        PlatformError::Rejected {
-            platform,
-            status,
-            message,
-        } => PlatformError::Auth {
-            platform,
-            message: format!("login refused ({status}): {message}"),
-        },
-        PlatformError::BadResponse { platform, message } => PlatformError::Auth {
-            platform,
-            message: format!("login answer unusable: {message}"),
-        },
-        other => other,
-    }
 }
 
 #[cfg(test)]

@@ -24,7 +24,7 @@ use crate::money;
 use crate::opportunity::{Opportunity, PlatformId, PlatformKind};
 use crate::order::{OrderIntent, PlatformOrder};
 use crate::pacing::Pacer;
-use crate::platform::http::{Auth, CallError, PlatformHttp, Request, Timeouts};
+use crate::platform::http::{parse_base_url, Auth, CallError, PlatformHttp, Request, Timeouts};
 pub use crate::platform::session::RENEW_BEFORE_EXPIRY;
 use crate::platform::session::{SessionToken, TokenCache};
 use crate::platform::{ApprovedOrder, PlatformClient, PlatformError};
@@ -612,21 +612,6 @@ fn token_refused(error: CallError) -> PlatformError {
         },
         other => other,
     }
-}
-
-/// The base URL must be http(s) and able to hold a path; query and fragment are dropped.
-fn parse_base_url(id: &PlatformId, base_url: &str) -> Result<Url, PlatformError> {
-    let invalid = |why: &str| PlatformError::Connectivity {
-        platform: id.to_string(),
-        message: format!("base_url {base_url:?} {why}"),
-    };
-    let mut url = Url::parse(base_url.trim()).map_err(|_| invalid("is not a URL"))?;
-    if !matches!(url.scheme(), "http" | "https") || url.cannot_be_a_base() {
-        return Err(invalid("is not an http(s) URL"));
-    }
-    url.set_query(None);
-    url.set_fragment(None);
-    Ok(url)
 }
 
 #[cfg(test)]

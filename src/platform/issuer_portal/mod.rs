@@ -15,9 +15,9 @@ pub mod wire;
 use crate::opportunity::{Opportunity, PlatformId, PlatformKind};
 use crate::order::{OrderIntent, PlatformOrder};
 use crate::pacing::Pacer;
-use crate::platform::http::{Auth, CallError, PlatformHttp, Request, Timeouts};
+use crate::platform::http::{parse_base_url, Auth, CallError, PlatformHttp, Request, Timeouts};
 pub use crate::platform::session::RENEW_BEFORE_EXPIRY;
-use crate::platform::session::{SessionToken, TokenCache};
+use crate::platform::session::{login_failed, SessionToken, TokenCache};
 use crate::platform::{ApprovedOrder, PlatformClient, PlatformError};
 use crate::secret::Secret;
 use crate::telemetry::Metrics;
@@ -105,7 +105,7 @@ impl IssuerPortalClient {
         settings: IssuerPortalSettings,
         metrics: Arc<Metrics>,
     ) -> Result<Self, PlatformError> {
-        let base = parse_base_url(&settings)?;
+        let base = parse_base_url(&settings.id, &settings.base_url)?;
         let pacer = Arc::new(Pacer::new(
             settings.max_posts_per_second,
             settings.max_gets_per_second,
@@ -498,42 +498,6 @@ fn token_auth(token: Secret) -> Auth {
     Auth::Scheme {
         scheme: "Token",
         credential: token,
-    }
-}
-
-/// The base URL must be http(s) and able to hold a path; query and fragment are dropped.
-fn parse_base_url(settings: &IssuerPortalSettings) -> Result<Url, PlatformError> {
-    let invalid = |why: &str| PlatformError::Connectivity {
-        platform: settings.id.to_string(),
-        message: format!("base_url {:?} {why}", settings.base_url),
-    };
-    let mut url = Url::parse(settings.base_url.trim()).map_err(|_| invalid("is not a URL"))?;
-    if !matches!(url.scheme(), "http" | "https") || url.cannot_be_a_base() {
-        return Err(invalid("is not an http(s) URL"));
-    }
-    url.set_query(None);
-    url.set_fragment(None);
-    Ok(url)
-}
-
-/// Login failures, in terms the executor acts on: refused credentials (DRF answers
-/// 400 `{"non_field_errors": [..]}`) or a token we cannot read are `Auth`; a 401 is
-/// already `Auth`; transport trouble stays as is.
-fn login_failed(error: CallError) -> PlatformError {
-    match PlatformError::from(error) {
-        PlatformError::Rejected {
-            platform,
-            status,
-            message,
-        } => PlatformError::Auth {
-            platform,
-            message: format!("login refused ({status}): {message}"),
-        },
-        PlatformError::BadResponse { platform, message } => PlatformError::Auth {
-            platform,
-            message: format!("login answer unusable: {message}"),
-        },
-        other => other,
     }
 }
 
