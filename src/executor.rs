@@ -236,29 +236,27 @@ impl Executor {
 
     /// Refreshes the platform status of placed orders that are not final yet (a few per
     /// cycle, oldest first), so the history shows how each order ended.
-    pub async fn track_placed(&self) -> Result<(), StoreError> {
+    pub async fn track_placed(&self, intents: &[OrderIntent]) {
         if self.dry_run {
-            return Ok(());
+            return;
         }
-        let open: Vec<(String, String)> = self
-            .store
-            .intents()?
-            .into_iter()
+        let open: Vec<&str> = intents
+            .iter()
             .filter(|i| i.platform == self.platform)
-            .filter_map(|i| match i.state {
+            .filter_map(|i| match &i.state {
                 OrderState::Placed {
                     order_id,
                     platform_status,
                     ..
-                } if order_id != "dry-run" && !self.client.status_is_final(&platform_status) => {
-                    Some((order_id, platform_status))
+                } if order_id != "dry-run" && !self.client.status_is_final(platform_status) => {
+                    Some(order_id.as_str())
                 }
                 _ => None,
             })
             .take(TRACKED_PER_CYCLE)
             .collect();
-        for (order_id, _) in open {
-            match self.client.order_status(&order_id).await {
+        for order_id in open {
+            match self.client.order_status(order_id).await {
                 Ok(Some(order)) => record_order_status(&self.store, &self.platform, order),
                 Ok(None) => {}
                 Err(error) => {
@@ -266,7 +264,6 @@ impl Executor {
                 }
             }
         }
-        Ok(())
     }
 
     /// Sends every `Claimed` intent of this platform. Intents whose opportunity is no

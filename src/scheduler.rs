@@ -357,10 +357,16 @@ impl PlatformLoop {
                 tracing::warn!(%platform, %error, "stopped sending orders this cycle");
             }
         }
-        if let Err(error) = self.executor.track_placed().await {
-            tracing::warn!(%platform, %error, "cannot track placed orders");
-        }
-        self.publish_gauges(&engine);
+        // One read of the intents serves both the tracking and the gauges.
+        let intents = match self.store.intents() {
+            Ok(intents) => intents,
+            Err(error) => {
+                tracing::warn!(%platform, %error, "cannot read the intents");
+                return;
+            }
+        };
+        self.executor.track_placed(&intents).await;
+        self.publish_gauges(&engine, &intents);
     }
 
     fn count_poll(&self, outcome: &str) {
@@ -509,9 +515,8 @@ impl PlatformLoop {
     }
 
     /// Updates the gauges and the status board after a cycle.
-    fn publish_gauges(&self, engine: &Engine) {
+    fn publish_gauges(&self, engine: &Engine, intents: &[OrderIntent]) {
         let platform = self.client.id().as_str().to_string();
-        let intents = self.store.intents().unwrap_or_default();
         let unresolved_total = intents.iter().filter(|i| !i.state.is_final()).count();
         self.metrics.unresolved_intents.set(unresolved_total as i64);
         let today = Utc::now().date_naive();
