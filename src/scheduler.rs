@@ -12,7 +12,7 @@ use crate::decision::Decision;
 use crate::engine::Engine;
 use crate::executor::{lock, Executor};
 use crate::notify::{Event, EventKind, Notifier, NotifyTarget};
-use crate::opportunity::{Opportunity, PlatformKind};
+use crate::opportunity::Opportunity;
 use crate::order::{OrderIntent, OrderState};
 use crate::platform::fundamerica::webhook::{
     webhook_router, Fetch, WebhookAccount, WebhookEvent, WebhookReceiver,
@@ -588,16 +588,6 @@ impl PlatformLoop {
                 s.pacing.consecutive_rate_limits = consecutive;
             }
         });
-    }
-}
-
-impl sandbox::SandboxHandle {
-    /// The embedded sandbox's base URL for a platform kind.
-    pub fn base_url(&self, kind: PlatformKind) -> String {
-        match kind {
-            PlatformKind::FundingCircle => self.fundingcircle_url(),
-            other => format!("http://{}/{}", self.addr, other.as_str()),
-        }
     }
 }
 

@@ -97,6 +97,11 @@ impl SandboxHandle {
     pub fn fundingcircle_url(&self) -> String {
         format!("http://{}{}", self.addr, fundingcircle::PREFIX)
     }
+
+    /// The emulator's base URL for a platform kind (`http://ADDR/<kind>`).
+    pub fn base_url(&self, kind: crate::opportunity::PlatformKind) -> String {
+        format!("http://{}/{}", self.addr, kind.as_str())
+    }
 }
 
 /// Serves every emulator on `listener` until `shutdown` is cancelled.
