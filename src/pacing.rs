@@ -8,7 +8,7 @@
 //! tokio's monotonic clock (no quanta clock jumping backwards, governor #299).
 //!
 //! Why burst 1: `Quota::per_second(40)` allows a burst of 40 and lets ~79 requests
-//! through in one 1-second window. A period of `ceil(1 s / rate)` with a burst of 1
+//! through in one 1-second window. A period of at least 1 s / rate with a burst of 1
 //! never grants two permits closer than the period, so no half-open 1-second window
 //! ever holds more than `rate` grants.
 
@@ -102,17 +102,45 @@ impl Lane {
     }
 }
 
-/// The GCRA emission interval for `per_second` evenly spread requests: 1 s / rate,
-/// rounded UP to the next microsecond so the rate can never be exceeded
-/// (40/s → exactly 25 ms; 3/s → 333.334 ms).
+/// The GCRA emission interval for `per_second` evenly spread requests: 1 s / rate
+/// plus [`ARRIVAL_MARGIN_PER_MILLE`], rounded UP to the microsecond
+/// (40/s → 25.3 ms, 39.5/s; 1/s → 1.012 s).
 ///
-/// Why no extra safety margin: tokio's timer fires on whole milliseconds, and a GCRA
-/// with burst 1 restarts its schedule from the (late) grant, so 25.1 ms would really
-/// space requests 26 ms apart (38.5/s). 25 ms is the only whole-millisecond period
-/// that keeps ≥ 39/s; a wake-up is never early, so gaps are ≥ 25 ms.
+/// Why a margin: the platform counts arrivals, not our grants. A request's trip from
+/// the grant to the platform varies by a few milliseconds (scheduling, connection
+/// reuse), so grants exactly 1 s / rate apart could still land `rate + 1` requests in
+/// one of the platform's 1-second windows. 1.2 % is 12 ms of slack per 40 requests.
 pub fn spread_period(per_second: NonZeroU32) -> Duration {
-    let micros = 1_000_000u64.div_ceil(u64::from(per_second.get()));
+    let per_second = u64::from(per_second.get());
+    let micros = (1_000_000 * (1_000 + ARRIVAL_MARGIN_PER_MILLE)).div_ceil(per_second * 1_000);
     Duration::from_micros(micros)
+}
+
+/// How much longer than 1 s / rate the pacing period is, in thousandths.
+pub const ARRIVAL_MARGIN_PER_MILLE: u64 = 12;
+
+/// How early a timer sleep ends before a permit is due; the rest is waited by yielding.
+/// tokio's timer fires on the first whole millisecond at or after a deadline, plus the
+/// wake-up latency: sleeping the whole wait made every grant up to ~1 ms late, and a
+/// burst-1 GCRA restarts its schedule from each late grant (25 ms became 26 ms, 38.5/s).
+const TIMER_SLACK: Duration = Duration::from_micros(1_500);
+
+/// Waits `wait`, ending within microseconds of it rather than up to a millisecond late:
+/// a timer sleep for all but [`TIMER_SLACK`], then yields to the runtime until the caller
+/// re-checks. The yielding costs at most ~1.5 ms of one core per permit, and only while
+/// requests are queued.
+async fn wait_precisely(wait: Duration) {
+    if wait > TIMER_SLACK {
+        tokio::time::sleep(wait - TIMER_SLACK).await;
+        return;
+    }
+    let before = Instant::now();
+    tokio::task::yield_now().await;
+    // Paused test time never moves while a task keeps yielding: let the timer
+    // advance it instead (exactly to the deadline, since paused time is exact).
+    if Instant::now() == before {
+        tokio::time::sleep(wait).await;
+    }
 }
 
 /// The 429 state shared by both classes: a platform that says "slow down" means the
@@ -171,8 +199,7 @@ impl Pacer {
             match lane.limiter.check() {
                 Ok(()) => return started.elapsed(),
                 Err(not_until) => {
-                    let wait = not_until.wait_time_from(TokioClock.now());
-                    tokio::time::sleep(wait).await;
+                    wait_precisely(not_until.wait_time_from(TokioClock.now())).await;
                 }
             }
         }
@@ -247,12 +274,15 @@ mod tests {
     }
 
     #[test]
-    fn period_is_rounded_up_to_the_microsecond() {
-        assert_eq!(spread_period(rate(40)), Duration::from_millis(25));
-        assert_eq!(spread_period(rate(10)), Duration::from_millis(100));
-        assert_eq!(spread_period(rate(1)), Duration::from_secs(1));
-        assert_eq!(spread_period(rate(3)), Duration::from_micros(333_334));
-        assert_eq!(spread_period(rate(7)), Duration::from_micros(142_858));
+    fn period_has_the_arrival_margin_and_is_rounded_up_to_the_microsecond() {
+        assert_eq!(spread_period(rate(40)), Duration::from_micros(25_300));
+        assert_eq!(spread_period(rate(10)), Duration::from_micros(101_200));
+        assert_eq!(spread_period(rate(1)), Duration::from_micros(1_012_000));
+        assert_eq!(spread_period(rate(3)), Duration::from_micros(337_334));
+        assert_eq!(spread_period(rate(7)), Duration::from_micros(144_572));
+        // DESIGN.md: the Funding Circle period stays within 25.0–25.6 ms (≥ 39/s).
+        let fc = spread_period(rate(40));
+        assert!(fc >= Duration::from_micros(25_000) && fc <= Duration::from_micros(25_600));
     }
 
     #[test]

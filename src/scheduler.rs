@@ -50,8 +50,25 @@ const PRUNE_EVERY: Duration = Duration::from_secs(3600);
 /// What pruning keeps.
 const KEEP_HISTORY: chrono::Duration = chrono::Duration::days(90);
 
-/// Everything one platform account's loop needs.
-struct PlatformLoop {
+/// What one platform account's loop is built from (see [`PlatformLoop::new`]).
+pub struct LoopParts {
+    pub client: Arc<dyn PlatformClient>,
+    /// The current engine; hot reload publishes a new one between cycles.
+    pub engine: watch::Receiver<Arc<Engine>>,
+    pub store: Arc<Store>,
+    pub portfolio: Arc<Mutex<Portfolio>>,
+    pub metrics: Arc<Metrics>,
+    pub status: StatusBoard,
+    pub notifier: Notifier,
+    pub dry_run: bool,
+    /// Consecutive failed polls that make the platform "down".
+    pub unhealthy_after: u32,
+    /// `--record-opportunities`: where polled opportunities are appended.
+    pub record_opportunities: Option<PathBuf>,
+}
+
+/// One platform account's poll loop.
+pub struct PlatformLoop {
     client: Arc<dyn PlatformClient>,
     executor: Executor,
     /// The current engine; hot reload publishes a new one between cycles.
@@ -177,28 +194,18 @@ pub async fn run(
 
     let mut tasks = Vec::new();
     for client in &clients {
-        let executor = Executor::new(
-            client.clone(),
-            store.clone(),
-            portfolio.clone(),
-            metrics.clone(),
-            notifier.clone(),
-            dry_run,
-        );
-        let platform_loop = PlatformLoop {
+        let platform_loop = PlatformLoop::new(LoopParts {
             client: client.clone(),
-            executor,
             engine: engine_updates.subscribe(),
             store: store.clone(),
             portfolio: portfolio.clone(),
             metrics: metrics.clone(),
             status: status.clone(),
             notifier: notifier.clone(),
+            dry_run,
             unhealthy_after: config.unhealthy_after,
-            budget_notified: HashSet::new(),
-            last_verdicts: HashMap::new(),
             record_opportunities: options.record_opportunities.clone(),
-        };
+        });
         let interval = config.poll_interval;
         let token = shutdown.clone();
         tasks.push(tokio::spawn(platform_loop.run(
@@ -264,6 +271,31 @@ async fn prune_periodically(store: Arc<Store>, shutdown: CancellationToken) {
 }
 
 impl PlatformLoop {
+    pub fn new(parts: LoopParts) -> PlatformLoop {
+        let executor = Executor::new(
+            parts.client.clone(),
+            parts.store.clone(),
+            parts.portfolio.clone(),
+            parts.metrics.clone(),
+            parts.notifier.clone(),
+            parts.dry_run,
+        );
+        PlatformLoop {
+            client: parts.client,
+            executor,
+            engine: parts.engine,
+            store: parts.store,
+            portfolio: parts.portfolio,
+            metrics: parts.metrics,
+            status: parts.status,
+            notifier: parts.notifier,
+            unhealthy_after: parts.unhealthy_after,
+            budget_notified: HashSet::new(),
+            last_verdicts: HashMap::new(),
+            record_opportunities: parts.record_opportunities,
+        }
+    }
+
     async fn run(mut self, every: Duration, once: bool, shutdown: CancellationToken) {
         let mut tick = tokio::time::interval(every);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -316,6 +348,19 @@ impl PlatformLoop {
                 return;
             }
         };
+        self.handle_poll(opportunities, reconciled.is_ok(), shutdown)
+            .await;
+    }
+
+    /// Everything after a successful poll: record, decide, claim, send, track.
+    /// `may_send`: false while an earlier order's outcome is still unknown.
+    pub async fn handle_poll(
+        &mut self,
+        opportunities: Vec<Opportunity>,
+        may_send: bool,
+        shutdown: &CancellationToken,
+    ) {
+        let platform = self.client.id().to_string();
         self.count_poll("ok");
         if let Some(path) = &self.record_opportunities {
             if let Err(error) = crate::backtest::record::append(path, &opportunities, Utc::now()) {
@@ -348,7 +393,7 @@ impl PlatformLoop {
             tracing::error!(%platform, %error, "store failure; not placing orders");
             return;
         }
-        if reconciled.is_ok() {
+        if may_send {
             let open: HashMap<String, Opportunity> = opportunities
                 .into_iter()
                 .map(|o| (o.id.clone(), o))

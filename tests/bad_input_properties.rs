@@ -87,8 +87,16 @@ fn mask_and_leaves() -> impl Strategy<Value = (Vec<bool>, Vec<Value>)> {
     )
 }
 
+/// Cases per property: 512 in CI; `scripts/fuzz` sets `PROPTEST_CASES` for long runs.
+fn cases() -> u32 {
+    std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(512)
+}
+
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(512))]
+    #![proptest_config(ProptestConfig::with_cases(cases()))]
 
     #[test]
     fn platform_answers_never_panic((mask, leaves) in mask_and_leaves()) {

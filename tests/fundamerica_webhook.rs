@@ -368,3 +368,71 @@ payment_method = "check"
     assert_eq!(accounts[0].platform.as_str(), "fa");
     assert_eq!(accounts[0].verification_key.expose(), "sandbox");
 }
+
+/// The endpoint itself under random input, over real HTTP: random bytes or random text
+/// as the body, as a form field or raw, under several content types, and signed-looking
+/// webhooks with random fields. Every answer is a 4xx, the server keeps answering, and
+/// nothing reaches the daemon. Cases: 256, or `PROPTEST_CASES` (`scripts/fuzz`).
+#[test]
+fn random_requests_to_the_endpoint_are_refused_and_never_break_it() {
+    use proptest::prelude::*;
+    use proptest::test_runner::{Config as RunnerConfig, TestRunner};
+
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut daemon = runtime.block_on(Daemon::start(dir.path(), KEY, 8));
+    let url = format!("http://{}{WEBHOOK_PATH}", daemon.addr);
+    let client = reqwest::Client::new();
+    let cases = std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(256);
+
+    let lookalike = (".{0,24}", ".{0,24}", ".{0,40}", any::<bool>()).prop_map(
+        |(webhook_id, id, signature, as_number)| {
+            let id = if as_number { json!(12345) } else { json!(id) };
+            json!({"object": "investment", "id": id, "webhook_id": webhook_id,
+                   "signature": signature, "action": "update"})
+            .to_string()
+            .into_bytes()
+        },
+    );
+    let body = prop_oneof![
+        proptest::collection::vec(any::<u8>(), 0..512),
+        ".{0,256}".prop_map(String::into_bytes),
+        lookalike,
+    ];
+    let content_type = prop_oneof![
+        Just("application/x-www-form-urlencoded"),
+        Just("application/json"),
+        Just("text/plain"),
+        Just("multipart/form-data; boundary=x"),
+    ];
+    let mut runner = TestRunner::new(RunnerConfig::with_cases(cases));
+    runner
+        .run(
+            &(body, content_type, any::<bool>()),
+            |(body, content_type, as_form_field)| {
+                let status = runtime.block_on(async {
+                    let request = if as_form_field {
+                        let data = String::from_utf8_lossy(&body).into_owned();
+                        client.post(&url).form(&[("data", data)])
+                    } else {
+                        client
+                            .post(&url)
+                            .header(reqwest::header::CONTENT_TYPE, content_type)
+                            .body(body)
+                    };
+                    request.send().await.expect("the endpoint answers").status()
+                });
+                prop_assert!(status.is_client_error(), "answered {}", status);
+                Ok(())
+            },
+        )
+        .unwrap();
+    assert!(
+        daemon.events.try_recv().is_err(),
+        "nothing random reaches the daemon"
+    );
+    assert_eq!(daemon.count("fa", "accepted"), 0);
+}
