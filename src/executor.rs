@@ -18,7 +18,7 @@ use crate::portfolio::Portfolio;
 use crate::store::{Store, StoreError};
 use crate::telemetry::Metrics;
 use chrono::Utc;
-use futures::stream::{self, StreamExt};
+use futures::stream::{Stream, StreamExt};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use tokio_util::sync::CancellationToken;
@@ -240,7 +240,7 @@ impl Executor {
         if self.dry_run {
             return;
         }
-        let open: Vec<&str> = intents
+        let open: Vec<(&OrderIntent, &str)> = intents
             .iter()
             .filter(|i| i.platform == self.platform)
             .filter_map(|i| match &i.state {
@@ -249,15 +249,15 @@ impl Executor {
                     platform_status,
                     ..
                 } if order_id != "dry-run" && !self.client.status_is_final(platform_status) => {
-                    Some(order_id.as_str())
+                    Some((i, order_id.as_str()))
                 }
                 _ => None,
             })
             .take(TRACKED_PER_CYCLE)
             .collect();
-        for order_id in open {
+        for (intent, order_id) in open {
             match self.client.order_status(order_id).await {
-                Ok(Some(order)) => record_order_status(&self.store, &self.platform, order),
+                Ok(Some(order)) => record_status_of(&self.store, intent, order),
                 Ok(None) => {}
                 Err(error) => {
                     tracing::debug!(platform = %self.platform, order = %order_id, %error, "order status lookup failed");
@@ -266,36 +266,41 @@ impl Executor {
         }
     }
 
-    /// Sends every `Claimed` intent of this platform. Intents whose opportunity is no
-    /// longer open (not in `open`) become `NotPlaced`. Stops early on shutdown,
+    /// This platform's `Claimed` intents, grouped by opportunity: left by an earlier
+    /// cycle that could not send them (a failed reconciliation, a shutdown, a crash).
+    /// Take them before claiming anything new, so nothing is handed over twice.
+    pub fn claimed_leftovers(&self) -> Result<Vec<Vec<OrderIntent>>, StoreError> {
+        let mut by_opportunity: BTreeMap<String, Vec<OrderIntent>> = BTreeMap::new();
+        for intent in self.own_intents()? {
+            if intent.state == OrderState::Claimed {
+                by_opportunity
+                    .entry(intent.opportunity_id.clone())
+                    .or_default()
+                    .push(intent);
+            }
+        }
+        Ok(by_opportunity.into_values().collect())
+    }
+
+    /// Sends the `Claimed` intents as they arrive, one batch per opportunity: a batch's
+    /// intents go one after another (so a lookup by listing can always tell its orders
+    /// apart); different opportunities run concurrently. An intent whose opportunity is
+    /// no longer open (not in `open`) becomes `NotPlaced`. Stops early on shutdown,
     /// leaving the rest `Claimed` for the next run.
     pub async fn send_claimed(
         &self,
         engine: &Engine,
-        open: &HashMap<String, Opportunity>,
+        open: &HashMap<&str, &Opportunity>,
+        batches: impl Stream<Item = Vec<OrderIntent>>,
         shutdown: &CancellationToken,
     ) -> Result<(), ExecutorError> {
-        let claimed: Vec<OrderIntent> = self
-            .own_intents()?
-            .into_iter()
-            .filter(|i| i.state == OrderState::Claimed)
-            .collect();
-        // One opportunity's intents go one after another (so a lookup by listing can
-        // always tell its orders apart); different opportunities run concurrently.
-        let mut by_opportunity: BTreeMap<String, Vec<OrderIntent>> = BTreeMap::new();
-        for intent in claimed {
-            by_opportunity
-                .entry(intent.opportunity_id.clone())
-                .or_default()
-                .push(intent);
-        }
-        let results: Vec<Result<(), ExecutorError>> = stream::iter(by_opportunity)
-            .map(|(opportunity_id, intents)| async move {
+        let results: Vec<Result<(), ExecutorError>> = batches
+            .map(|intents| async move {
                 for intent in intents {
                     if shutdown.is_cancelled() {
                         return Ok(());
                     }
-                    match open.get(&opportunity_id) {
+                    match open.get(intent.opportunity_id.as_str()) {
                         Some(opp) => self.send_one(engine, &intent, opp).await?,
                         None => {
                             self.settle(
@@ -417,6 +422,12 @@ pub fn record_order_status(
     }) else {
         return;
     };
+    record_status_of(store, &intent, order);
+}
+
+/// Records `order`'s status on `intent`, the placed intent it belongs to.
+fn record_status_of(store: &Store, intent: &OrderIntent, order: crate::order::PlatformOrder) {
+    let platform = &intent.platform;
     let OrderState::Placed {
         amount,
         platform_status,

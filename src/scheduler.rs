@@ -25,6 +25,7 @@ use crate::store::Store;
 use crate::telemetry::Metrics;
 use anyhow::Context;
 use chrono::Utc;
+use futures::StreamExt;
 use rust_decimal::prelude::ToPrimitive;
 use rust_decimal::Decimal;
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -80,11 +81,8 @@ pub struct PlatformLoop {
     notifier: Notifier,
     /// Consecutive failed polls that make the platform "down" (and notified once).
     unhealthy_after: u32,
-    /// Budget scopes already notified as exhausted, per UTC day.
-    budget_notified: HashSet<(String, chrono::NaiveDate)>,
-    /// Last verdict per (strategy, opportunity): a decision is recorded when it changes,
-    /// not on every poll.
-    last_verdicts: HashMap<(String, String), String>,
+    /// Where decisions are recorded, logged, counted and notified.
+    log: DecisionLog,
     /// `--record-opportunities`: where polled opportunities are appended.
     record_opportunities: Option<PathBuf>,
 }
@@ -272,6 +270,14 @@ async fn prune_periodically(store: Arc<Store>, shutdown: CancellationToken) {
 
 impl PlatformLoop {
     pub fn new(parts: LoopParts) -> PlatformLoop {
+        let log = DecisionLog {
+            store: parts.store.clone(),
+            metrics: parts.metrics.clone(),
+            status: parts.status.clone(),
+            notifier: parts.notifier.clone(),
+            budget_notified: HashSet::new(),
+            last_verdicts: HashMap::new(),
+        };
         let executor = Executor::new(
             parts.client.clone(),
             parts.store.clone(),
@@ -290,8 +296,7 @@ impl PlatformLoop {
             status: parts.status,
             notifier: parts.notifier,
             unhealthy_after: parts.unhealthy_after,
-            budget_notified: HashSet::new(),
-            last_verdicts: HashMap::new(),
+            log,
             record_opportunities: parts.record_opportunities,
         }
     }
@@ -389,18 +394,54 @@ impl PlatformLoop {
         }
         self.refresh_cash().await;
         let engine = self.engine.borrow().clone();
-        if let Err(error) = self.decide(&engine, &opportunities) {
+        let open: HashMap<&str, &Opportunity> =
+            opportunities.iter().map(|o| (o.id.as_str(), o)).collect();
+        // Taken before anything new is claimed, so no intent is handed over twice.
+        let leftovers = if may_send {
+            match self.executor.claimed_leftovers() {
+                Ok(leftovers) => Some(leftovers),
+                Err(error) => {
+                    tracing::error!(%platform, %error, "store failure; not placing orders");
+                    return;
+                }
+            }
+        } else {
+            None
+        };
+        // Orders go out while the rest of the poll is still being decided: the first
+        // is handed to the pacer as soon as it is claimed.
+        let (batches, claimed) = tokio::sync::mpsc::unbounded_channel();
+        let executor = &self.executor;
+        let sending = async {
+            let Some(leftovers) = leftovers else {
+                return Ok(());
+            };
+            let fresh = futures::stream::unfold(claimed, |mut claimed| async move {
+                claimed.recv().await.map(|batch| (batch, claimed))
+            });
+            let batches = futures::stream::iter(leftovers).chain(fresh);
+            executor
+                .send_claimed(&engine, &open, batches, shutdown)
+                .await
+        };
+        let deciding = decide(
+            &engine,
+            &opportunities,
+            Claims {
+                platform: self.client.id().as_str(),
+                store: &self.store,
+                portfolio: &self.portfolio,
+                batches: may_send.then_some(batches),
+            },
+            &mut self.log,
+        );
+        let (sent, decided) = tokio::join!(sending, deciding);
+        if let Err(error) = decided {
             tracing::error!(%platform, %error, "store failure; not placing orders");
             return;
         }
-        if may_send {
-            let open: HashMap<String, Opportunity> = opportunities
-                .into_iter()
-                .map(|o| (o.id.clone(), o))
-                .collect();
-            if let Err(error) = self.executor.send_claimed(&engine, &open, shutdown).await {
-                tracing::warn!(%platform, %error, "stopped sending orders this cycle");
-            }
+        if let Err(error) = sent {
+            tracing::warn!(%platform, %error, "stopped sending orders this cycle");
         }
         // One read of the intents serves both the tracking and the gauges.
         let intents = match self.store.intents() {
@@ -441,122 +482,6 @@ impl PlatformLoop {
                 tracing::warn!(platform = %self.client.id(), %error, "cannot read available cash")
             }
         }
-    }
-
-    /// Evaluates every open opportunity and durably claims the approved intents.
-    fn decide(
-        &mut self,
-        engine: &Engine,
-        opportunities: &[Opportunity],
-    ) -> Result<(), crate::store::StoreError> {
-        let now = Utc::now();
-        let mut decisions: Vec<Decision> = Vec::new();
-        let mut intents: Vec<OrderIntent> = Vec::new();
-        {
-            let mut portfolio = lock(&self.portfolio);
-            for opp in opportunities {
-                let evaluation = engine.evaluate(opp, &mut portfolio, now);
-                decisions.extend(evaluation.decisions);
-                intents.extend(evaluation.intents);
-            }
-        }
-        for intent in &intents {
-            if !self.store.claim(intent)? {
-                tracing::warn!(intent = %intent.key, "intent already in the store; not sent again");
-            }
-        }
-        for decision in decisions {
-            self.record_if_changed(decision)?;
-        }
-        let platform = self.client.id().as_str();
-        let mut new = 0;
-        for opp in opportunities {
-            if self.store.mark_seen(platform, &opp.id, now)? {
-                new += 1;
-            }
-        }
-        tracing::info!(
-            platform,
-            open = opportunities.len(),
-            new,
-            buys = intents.len(),
-            "poll evaluated"
-        );
-        let open: std::collections::HashSet<&str> =
-            opportunities.iter().map(|o| o.id.as_str()).collect();
-        self.last_verdicts
-            .retain(|(_, id), _| open.contains(id.as_str()));
-        Ok(())
-    }
-
-    /// Strategy errors, and the first budget refusal of a UTC day per scope.
-    fn notify_decision(&mut self, decision: &Decision) {
-        match &decision.verdict {
-            crate::decision::Verdict::Error { message } => self.notifier.emit(
-                Event::new(EventKind::StrategyError, message.clone())
-                    .platform(decision.platform.as_str())
-                    .strategy(&decision.strategy)
-                    .opportunity(&decision.opportunity_id),
-            ),
-            crate::decision::Verdict::Skip { reason } => {
-                let scope = if reason.contains("the daily budget") {
-                    "daily"
-                } else if reason.contains("the total budget") {
-                    "total"
-                } else {
-                    return;
-                };
-                if self
-                    .budget_notified
-                    .insert((scope.to_string(), decision.at.date_naive()))
-                {
-                    self.notifier.emit(
-                        Event::new(
-                            EventKind::BudgetExhausted,
-                            format!("the {scope} budget is used up: {reason}"),
-                        )
-                        .platform(decision.platform.as_str())
-                        .strategy(&decision.strategy),
-                    );
-                }
-            }
-            crate::decision::Verdict::Buy { .. } => {}
-        }
-    }
-
-    fn record_if_changed(&mut self, decision: Decision) -> Result<(), crate::store::StoreError> {
-        let summary = format!("{:?}", decision.verdict);
-        let key = (decision.strategy.clone(), decision.opportunity_id.clone());
-        if self.last_verdicts.get(&key) == Some(&summary) {
-            return Ok(());
-        }
-        self.last_verdicts.insert(key, summary);
-        self.metrics
-            .decisions_total
-            .with_label_values(&[&decision.strategy, decision.verdict.label()])
-            .inc();
-        self.status.update_strategy(&decision.strategy, |s| {
-            *s.decisions
-                .entry(decision.verdict.label().to_string())
-                .or_default() += 1;
-            if let crate::decision::Verdict::Error { message } = &decision.verdict {
-                s.last_error = Some(message.clone());
-                s.last_error_at = Some(decision.at);
-            }
-        });
-        self.notify_decision(&decision);
-        match &decision.verdict {
-            crate::decision::Verdict::Buy { amount, reason, .. } => {
-                tracing::info!(platform = %decision.platform, strategy = %decision.strategy, opportunity = %decision.opportunity_id, %amount, %reason, "decision: buy")
-            }
-            crate::decision::Verdict::Skip { reason } => {
-                tracing::info!(platform = %decision.platform, strategy = %decision.strategy, opportunity = %decision.opportunity_id, %reason, "decision: skip")
-            }
-            crate::decision::Verdict::Error { message } => {
-                tracing::warn!(platform = %decision.platform, strategy = %decision.strategy, opportunity = %decision.opportunity_id, %message, "decision: strategy error")
-            }
-        }
-        self.store.record_decision(&decision)
     }
 
     /// Updates the gauges and the status board after a cycle.
@@ -680,5 +605,161 @@ async fn track_webhooks(
                 tracing::warn!(platform = %event.platform, order = %id, %error, "cannot fetch the order a webhook named")
             }
         }
+    }
+}
+
+/// Where one platform loop's decisions go: recorded when they change, logged,
+/// counted, shown on the status board and notified.
+struct DecisionLog {
+    store: Arc<Store>,
+    metrics: Arc<Metrics>,
+    status: StatusBoard,
+    notifier: Notifier,
+    /// Budget scopes already notified as exhausted, per UTC day.
+    budget_notified: HashSet<(String, chrono::NaiveDate)>,
+    /// Last verdict per (strategy, opportunity): a decision is recorded when it changes,
+    /// not on every poll.
+    last_verdicts: HashMap<(String, String), String>,
+}
+
+/// What deciding needs besides the engine: where intents are claimed, and where the
+/// claimed ones go to be sent (`None`: claim only, send in a later cycle).
+struct Claims<'a> {
+    platform: &'a str,
+    store: &'a Store,
+    portfolio: &'a Mutex<Portfolio>,
+    batches: Option<tokio::sync::mpsc::UnboundedSender<Vec<OrderIntent>>>,
+}
+
+/// Evaluates every open opportunity in order, durably claims the approved intents and
+/// hands each opportunity's claimed intents to the sender at once; then records the
+/// decisions and marks the opportunities seen.
+async fn decide(
+    engine: &Engine,
+    opportunities: &[Opportunity],
+    claims: Claims<'_>,
+    log: &mut DecisionLog,
+) -> Result<(), crate::store::StoreError> {
+    let Claims {
+        platform,
+        store,
+        portfolio,
+        batches,
+    } = claims;
+    let now = Utc::now();
+    let mut decisions: Vec<Decision> = Vec::new();
+    let mut buys = 0;
+    for opp in opportunities {
+        let evaluation = engine.evaluate(opp, &mut lock(portfolio), now);
+        decisions.extend(evaluation.decisions);
+        let mut claimed = Vec::new();
+        for intent in evaluation.intents {
+            if store.claim(&intent)? {
+                claimed.push(intent);
+            } else {
+                tracing::warn!(intent = %intent.key, "intent already in the store; not sent again");
+            }
+        }
+        buys += claimed.len();
+        if let (Some(batches), false) = (&batches, claimed.is_empty()) {
+            // A closed channel means the sender stopped (shutdown): the intents stay
+            // Claimed for the next cycle.
+            let _ = batches.send(claimed);
+            // Let the sender start on it while the rest is decided.
+            tokio::task::yield_now().await;
+        }
+    }
+    drop(batches);
+    for decision in decisions {
+        log.record_if_changed(decision)?;
+    }
+    let mut new = 0;
+    for opp in opportunities {
+        if store.mark_seen(platform, &opp.id, now)? {
+            new += 1;
+        }
+    }
+    tracing::info!(
+        platform,
+        open = opportunities.len(),
+        new,
+        buys,
+        "poll evaluated"
+    );
+    let open: HashSet<&str> = opportunities.iter().map(|o| o.id.as_str()).collect();
+    log.last_verdicts
+        .retain(|(_, id), _| open.contains(id.as_str()));
+    Ok(())
+}
+
+impl DecisionLog {
+    /// Strategy errors, and the first budget refusal of a UTC day per scope.
+    fn notify_decision(&mut self, decision: &Decision) {
+        match &decision.verdict {
+            crate::decision::Verdict::Error { message } => self.notifier.emit(
+                Event::new(EventKind::StrategyError, message.clone())
+                    .platform(decision.platform.as_str())
+                    .strategy(&decision.strategy)
+                    .opportunity(&decision.opportunity_id),
+            ),
+            crate::decision::Verdict::Skip { reason } => {
+                let scope = if reason.contains("the daily budget") {
+                    "daily"
+                } else if reason.contains("the total budget") {
+                    "total"
+                } else {
+                    return;
+                };
+                if self
+                    .budget_notified
+                    .insert((scope.to_string(), decision.at.date_naive()))
+                {
+                    self.notifier.emit(
+                        Event::new(
+                            EventKind::BudgetExhausted,
+                            format!("the {scope} budget is used up: {reason}"),
+                        )
+                        .platform(decision.platform.as_str())
+                        .strategy(&decision.strategy),
+                    );
+                }
+            }
+            crate::decision::Verdict::Buy { .. } => {}
+        }
+    }
+
+    fn record_if_changed(&mut self, decision: Decision) -> Result<(), crate::store::StoreError> {
+        let summary = format!("{:?}", decision.verdict);
+        let key = (decision.strategy.clone(), decision.opportunity_id.clone());
+        if self.last_verdicts.get(&key) == Some(&summary) {
+            return Ok(());
+        }
+        self.last_verdicts.insert(key, summary);
+        self.metrics
+            .decisions_total
+            .with_label_values(&[&decision.strategy, decision.verdict.label()])
+            .inc();
+        self.status.update_strategy(&decision.strategy, |s| {
+            *s.decisions
+                .entry(decision.verdict.label().to_string())
+                .or_default() += 1;
+            if let crate::decision::Verdict::Error { message } = &decision.verdict {
+                s.last_error = Some(message.clone());
+                s.last_error_at = Some(decision.at);
+            }
+        });
+        self.notify_decision(&decision);
+        match &decision.verdict {
+            crate::decision::Verdict::Buy { amount, reason, .. } => {
+                tracing::info!(platform = %decision.platform, strategy = %decision.strategy, opportunity = %decision.opportunity_id, %amount, %reason, "decision: buy")
+            }
+            crate::decision::Verdict::Skip { reason } => {
+                tracing::info!(platform = %decision.platform, strategy = %decision.strategy, opportunity = %decision.opportunity_id, %reason, "decision: skip")
+            }
+            crate::decision::Verdict::Error { message } => {
+                tracing::warn!(platform = %decision.platform, strategy = %decision.strategy, opportunity = %decision.opportunity_id, %message, "decision: strategy error")
+            }
+        }
+        self.store.record_decision(&decision)
     }
 }

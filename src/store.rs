@@ -15,7 +15,13 @@
 //!   was processed, so each webhook is acted on once;
 //! - `notifications`: key = delivery id, value = a queued outbound notification (JSON
 //!   owned by `notify`);
-//! - `meta`: `schema_version`, `health_check` (last `/healthz` write).
+//! - `unresolved`: key = the key of an intent that may not be final, value = empty. An
+//!   index, so the checks every poll cycle makes ([`Store::unresolved`]) cost what is
+//!   open rather than the whole history. It may hold stale keys (a crash between an
+//!   intent's final write and the key's removal), never miss one: a key is added
+//!   before its intent is written and removed after the intent became final;
+//! - `meta`: `schema_version`, `health_check` (last `/healthz` write),
+//!   `unresolved_index` (set once the index was built from the intents).
 //!
 //! sled flushes in the background every 500 ms; intents are flushed explicitly,
 //! because they guard money (and `notify` flushes its queue, which must survive a
@@ -51,6 +57,9 @@ pub enum StoreError {
 /// rather than misread.
 const SCHEMA_VERSION: &[u8] = b"1";
 const SCHEMA_VERSION_KEY: &[u8] = b"schema_version";
+/// Set in `meta` once the `unresolved` index covers every intent (databases written
+/// before the index existed get it built when first opened).
+const UNRESOLVED_INDEX_KEY: &[u8] = b"unresolved_index";
 
 /// The daemon's database. Cheap to clone: clones share one open database.
 #[derive(Clone)]
@@ -58,6 +67,7 @@ pub struct Store {
     dir: PathBuf,
     db: sled::Db,
     intents: sled::Tree,
+    unresolved: sled::Tree,
     decisions: sled::Tree,
     seen: sled::Tree,
     webhooks: sled::Tree,
@@ -89,6 +99,7 @@ impl Store {
         };
         let store = Store {
             intents: open_tree("intents")?,
+            unresolved: open_tree("unresolved")?,
             decisions: open_tree("decisions")?,
             seen: open_tree("seen")?,
             webhooks: open_tree("webhooks")?,
@@ -96,8 +107,37 @@ impl Store {
             dir: dir.to_path_buf(),
             db: db.clone(),
         };
-        store.check_schema_version(&open_tree("meta")?)?;
+        let meta = open_tree("meta")?;
+        store.check_schema_version(&meta)?;
+        store.build_unresolved_index(&meta)?;
         Ok(store)
+    }
+
+    /// Indexes every intent not yet final, once per database; afterwards drops the
+    /// keys of claims a crash cut short (no other writer exists while opening).
+    fn build_unresolved_index(&self, meta: &sled::Tree) -> Result<(), StoreError> {
+        if meta
+            .contains_key(UNRESOLVED_INDEX_KEY)
+            .map_err(|e| self.io(e))?
+        {
+            for entry in self.unresolved.iter() {
+                let (key, _) = entry.map_err(|e| self.io(e))?;
+                if !self.intents.contains_key(&key).map_err(|e| self.io(e))? {
+                    self.unresolved.remove(&key).map_err(|e| self.io(e))?;
+                }
+            }
+            return Ok(());
+        }
+        for intent in self.intents()? {
+            if !intent.state.is_final() {
+                self.unresolved
+                    .insert(intent.key.as_str().as_bytes(), &[])
+                    .map_err(|e| self.io(e))?;
+            }
+        }
+        meta.insert(UNRESOLVED_INDEX_KEY, &[])
+            .map_err(|e| self.io(e))?;
+        self.flush()
     }
 
     /// Writes the schema version into a new database, refuses a database of another version.
@@ -121,6 +161,12 @@ impl Store {
     /// intent with the same key already exists.
     pub fn claim(&self, intent: &OrderIntent) -> Result<bool, StoreError> {
         let value = encode_intent(intent)?;
+        // Indexed before it exists: sled's log keeps write order, so a durable intent
+        // always has its index key. (A duplicate claim leaves a stale key, dropped by
+        // the next `unresolved`.)
+        self.unresolved
+            .insert(intent.key.as_str().as_bytes(), &[])
+            .map_err(|e| self.io(e))?;
         let absent: Option<&[u8]> = None;
         let swapped = self
             .intents
@@ -174,6 +220,9 @@ impl Store {
                 )
                 .map_err(|e| self.io(e))?;
             if swapped.is_ok() {
+                if updated.state.is_final() {
+                    self.unresolved.remove(tree_key).map_err(|e| self.io(e))?;
+                }
                 self.flush()?;
                 return Ok(updated);
             }
@@ -201,11 +250,25 @@ impl Store {
         Ok(all)
     }
 
-    /// Intents not in a final state (to reconcile), oldest first.
+    /// Intents not in a final state (to reconcile or send), oldest first. Reads only
+    /// the `unresolved` index's intents, and drops the index keys found stale.
     pub fn unresolved(&self) -> Result<Vec<OrderIntent>, StoreError> {
-        let mut all = self.intents()?;
-        all.retain(|intent| !intent.state.is_final());
-        Ok(all)
+        let mut open = Vec::new();
+        for entry in self.unresolved.iter() {
+            let (key, _) = entry.map_err(|e| self.io(e))?;
+            let key_text = String::from_utf8_lossy(&key).into_owned();
+            // No intent: a claim in progress (or one a crash cut short, dropped at open).
+            if let Some(value) = self.intents.get(&key).map_err(|e| self.io(e))? {
+                let intent = decode_intent(&key_text, &value)?;
+                if intent.state.is_final() {
+                    self.unresolved.remove(&key).map_err(|e| self.io(e))?;
+                } else {
+                    open.push(intent);
+                }
+            }
+        }
+        open.sort_by(|a, b| a.created_at.cmp(&b.created_at).then(a.key.cmp(&b.key)));
+        Ok(open)
     }
 
     /// Appends a decision. Not flushed on its own: decisions are not money, and the
@@ -539,6 +602,68 @@ mod tests {
         assert_eq!(open[0].key, late.key);
     }
 
+    fn index_keys(store: &Store) -> Vec<String> {
+        store
+            .unresolved
+            .iter()
+            .keys()
+            .map(|k| String::from_utf8(k.unwrap().to_vec()).unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn the_unresolved_index_holds_exactly_the_intents_not_final() {
+        let dir = TempDir::new().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let done = intent("done", OpportunityKind::Loan, at(1));
+        let open = intent("open", OpportunityKind::Loan, at(2));
+        assert!(store.claim(&done).unwrap());
+        assert!(store.claim(&open).unwrap());
+        assert_eq!(index_keys(&store).len(), 2);
+        store
+            .transition(&done.key, OrderState::Sending, at(2))
+            .unwrap();
+        assert_eq!(index_keys(&store).len(), 2, "Sending is not final");
+        store.transition(&done.key, placed(), at(2)).unwrap();
+        assert_eq!(index_keys(&store), [open.key.as_str()]);
+        // A second claim of a final intent writes nothing and leaves no trace.
+        assert!(!store.claim(&done).unwrap());
+        assert_eq!(store.unresolved().unwrap()[0].key, open.key);
+        assert_eq!(index_keys(&store), [open.key.as_str()]);
+    }
+
+    #[test]
+    fn a_database_from_before_the_index_gets_it_built_and_orphan_keys_go_at_open() {
+        let dir = TempDir::new().unwrap();
+        let done = intent("done", OpportunityKind::Loan, at(1));
+        let open = intent("open", OpportunityKind::Loan, at(2));
+        {
+            let store = Store::open(dir.path()).unwrap();
+            store.claim(&done).unwrap();
+            store.claim(&open).unwrap();
+            store
+                .transition(&done.key, OrderState::Sending, at(2))
+                .unwrap();
+            store.transition(&done.key, placed(), at(2)).unwrap();
+            // As an older build left it: no index, no marker.
+            store.unresolved.clear().unwrap();
+            let meta = store.db.open_tree("meta").unwrap();
+            meta.remove(UNRESOLVED_INDEX_KEY).unwrap();
+            store.flush().unwrap();
+        }
+        {
+            let store = Store::open(dir.path()).unwrap();
+            assert_eq!(index_keys(&store), [open.key.as_str()]);
+            // A claim cut short by a crash: the index key without its intent.
+            store.unresolved.insert("fc/s/ghost/once", &[]).unwrap();
+            store.flush().unwrap();
+            assert_eq!(store.unresolved().unwrap().len(), 1);
+        }
+        let store = Store::open(dir.path()).unwrap();
+        assert_eq!(index_keys(&store), [open.key.as_str()]);
+        assert_eq!(store.unresolved().unwrap()[0].key, open.key);
+    }
+
     #[test]
     fn corrupt_intent_is_reported_never_skipped() {
         let dir = TempDir::new().unwrap();
@@ -550,6 +675,8 @@ mod tests {
             .intents
             .insert("broken-key", &b"{not json"[..])
             .unwrap();
+        // As a claimed (not final) intent is: in the unresolved index.
+        store.unresolved.insert("broken-key", &[]).unwrap();
 
         for result in [store.intents().map(|_| ()), store.unresolved().map(|_| ())] {
             match result {
