@@ -16,16 +16,22 @@ const MAP_KEYS: [&str; 3] = ["amount", "reason", "slot"];
 
 /// Interprets `decide`'s result; the error is a message for the script's author.
 /// `engine` names the value's type as scripts know it.
+///
+/// Runs once per evaluation: type names are looked up only for error messages, and
+/// the map's values are moved out rather than cloned.
 pub(super) fn interpret(engine: &Engine, value: Dynamic) -> Result<StrategyAnswer, String> {
     let value = value.flatten();
     if value.is_unit() {
         return Ok(StrategyAnswer::Skip { reason: None });
     }
     if value.is_map() {
-        let type_name = engine.map_type_name(value.type_name());
-        let map = value
-            .try_cast::<Map>()
-            .ok_or_else(|| format!("decide() returned an unreadable {type_name}"))?;
+        let type_name = value.type_name();
+        let map = value.try_cast::<Map>().ok_or_else(|| {
+            format!(
+                "decide() returned an unreadable {}",
+                engine.map_type_name(type_name)
+            )
+        })?;
         return interpret_map(engine, map);
     }
     match amount(&value)? {
@@ -37,18 +43,18 @@ pub(super) fn interpret(engine: &Engine, value: Dynamic) -> Result<StrategyAnswe
     }
 }
 
-fn interpret_map(engine: &Engine, map: Map) -> Result<StrategyAnswer, String> {
+fn interpret_map(engine: &Engine, mut map: Map) -> Result<StrategyAnswer, String> {
     if let Some(unknown) = map.keys().find(|key| !MAP_KEYS.contains(&key.as_str())) {
         return Err(format!(
             "decide() returned a map with unknown key `{unknown}` (expected amount, reason, slot)"
         ));
     }
-    let reason = optional_string(engine, &map, "reason")?;
-    let slot = optional_string(engine, &map, "slot")?;
+    let reason = optional_string(engine, &mut map, "reason")?;
+    let slot = optional_string(engine, &mut map, "slot")?;
     if slot.as_deref() == Some("") {
         return Err("decide() returned an empty slot; leave it out for \"once\"".to_string());
     }
-    let amount = match map.get("amount").map(|v| v.clone().flatten()) {
+    let amount = match map.remove("amount").map(Dynamic::flatten) {
         None => None,
         Some(value) if value.is_unit() => None,
         Some(value) => Some(amount(&value)?.ok_or_else(|| {
@@ -79,19 +85,23 @@ fn amount(value: &Dynamic) -> Result<Option<Decimal>, String> {
     })
 }
 
-fn optional_string(engine: &Engine, map: &Map, key: &str) -> Result<Option<String>, String> {
-    let Some(value) = map.get(key).map(|v| v.clone().flatten()) else {
+/// Takes `key` out of the map as a string; `()` or a missing key is `None`.
+fn optional_string(engine: &Engine, map: &mut Map, key: &str) -> Result<Option<String>, String> {
+    let Some(value) = map.remove(key).map(Dynamic::flatten) else {
         return Ok(None);
     };
     if value.is_unit() {
         return Ok(None);
     }
-    let type_name = engine.map_type_name(value.type_name()).to_string();
+    let type_name = value.type_name();
     value
         .into_immutable_string()
         .map(|s| Some(s.to_string()))
         .map_err(|_| {
-            format!("decide() returned a map whose {key} is a {type_name}; expected a string")
+            format!(
+                "decide() returned a map whose {key} is a {}; expected a string",
+                engine.map_type_name(type_name)
+            )
         })
 }
 

@@ -23,6 +23,7 @@ use crate::opportunity::Opportunity;
 use crate::portfolio::PortfolioView;
 use rhai::{CallFnOptions, Dynamic, Engine, Scope, AST};
 use rust_decimal::Decimal;
+use std::cell::{RefCell, RefMut};
 use std::fmt;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::Path;
@@ -162,19 +163,20 @@ impl Strategy {
     ) -> Result<Dynamic, StrategyError> {
         // eval_ast(false): the top level is not re-run before every call.
         let options = CallFnOptions::new().eval_ast(false).rewind_scope(true);
-        let mut scope = Scope::new();
         // Rhai reports script failures as errors; the guard keeps a bug in the
         // interpreter itself from taking a daemon task down with it. Nothing shared
         // is mutated during a call, so nothing is left half-updated by a panic.
         let call = catch_unwind(AssertUnwindSafe(|| {
-            engine::with_deadline(self.time_limit, || {
-                self.engine.call_fn_with_options::<Dynamic>(
-                    options,
-                    &mut scope,
-                    &self.ast,
-                    DECIDE,
-                    (o.clone(), p.clone()),
-                )
+            with_call_scope(|scope| {
+                engine::with_deadline(self.time_limit, || {
+                    self.engine.call_fn_with_options::<Dynamic>(
+                        options,
+                        scope,
+                        &self.ast,
+                        DECIDE,
+                        (o.clone(), p.clone()),
+                    )
+                })
             })
         }));
         match call {
@@ -185,6 +187,32 @@ impl Strategy {
             )),
         }
     }
+}
+
+thread_local! {
+    /// The scope `decide` runs in, kept per thread so that a call does not allocate a
+    /// new one: it only ever holds the call's own arguments and locals.
+    static CALL_SCOPE: RefCell<Scope<'static>> = RefCell::new(Scope::new());
+}
+
+/// Runs `call` with an empty scope: this thread's reusable one, or a fresh one if
+/// that is in use. It is emptied before and after each call (also after an error or
+/// a panic), so no variable of one call or strategy is ever seen by the next.
+fn with_call_scope<T>(call: impl FnOnce(&mut Scope<'static>) -> T) -> T {
+    struct Emptied<'a>(RefMut<'a, Scope<'static>>);
+    impl Drop for Emptied<'_> {
+        fn drop(&mut self) {
+            self.0.clear();
+        }
+    }
+    CALL_SCOPE.with(|cell| match cell.try_borrow_mut() {
+        Ok(scope) => {
+            let mut scope = Emptied(scope);
+            scope.0.clear();
+            call(&mut scope.0)
+        }
+        Err(_) => call(&mut Scope::new()),
+    })
 }
 
 fn require_decide(ast: &AST) -> Result<(), String> {
@@ -229,6 +257,52 @@ mod tests {
             require_decide(&compiled_ast("fn other(o, p) { 1 }")),
             Err("no fn decide(o, p) in the script".into())
         );
+    }
+
+    fn empty_portfolio() -> crate::portfolio::Portfolio {
+        crate::portfolio::Portfolio::new(None)
+    }
+
+    fn any_opportunity() -> Opportunity {
+        Opportunity::new(
+            crate::opportunity::PlatformId::new("fc"),
+            crate::opportunity::PlatformKind::FundingCircle,
+            "L1",
+            crate::opportunity::OpportunityKind::Loan,
+        )
+    }
+
+    /// Buys 1 when a variable named `name` is visible to `decide`.
+    fn sees_variable(name: &str) -> Strategy {
+        let source =
+            format!("fn decide(o, p) {{ if is_def_var(\"{name}\") {{ 1 }} else {{ () }} }}");
+        Strategy::compile_source("sees", "sees.rhai", &source).unwrap()
+    }
+
+    #[test]
+    fn a_call_sees_only_its_own_arguments_and_locals() {
+        let portfolio = empty_portfolio();
+        let o = any_opportunity();
+        let skip = Ok(StrategyAnswer::Skip { reason: None });
+        // The arguments are there...
+        assert!(matches!(
+            sees_variable("o").decide(&o, portfolio.view()),
+            Ok(StrategyAnswer::Buy { .. })
+        ));
+        // ...but nothing a previous call left: one that failed half-way...
+        let failing = Strategy::compile_source(
+            "fails",
+            "fails.rhai",
+            "fn decide(o, p) { let secret = 42; secret.no_such_method() }",
+        )
+        .unwrap();
+        assert!(failing.decide(&o, portfolio.view()).is_err());
+        assert_eq!(sees_variable("secret").decide(&o, portfolio.view()), skip);
+        // ...or anything else found in this thread's reusable scope.
+        CALL_SCOPE.with(|scope| {
+            scope.borrow_mut().push("planted", 1_i64);
+        });
+        assert_eq!(sees_variable("planted").decide(&o, portfolio.view()), skip);
     }
 
     #[test]
