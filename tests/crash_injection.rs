@@ -314,44 +314,47 @@ struct Spent {
     total: Decimal,
 }
 
+/// The ledger's orders, split by whether a placed intent names them.
+#[derive(Debug, Default)]
+struct Matching {
+    /// (index of the intent, the order it names).
+    matched: Vec<(usize, LedgerOrder)>,
+    /// Orders no intent accounts for, with their account id: sent twice, or recorded
+    /// as not placed although the platform executed them.
+    unaccounted: Vec<(&'static str, LedgerOrder)>,
+}
+
 /// Matches every ledger order with the placed intent that names it.
-fn match_orders(
-    intents: &[Intent],
-    whole: &Value,
-    findings: &mut Findings,
-) -> Vec<(usize, LedgerOrder)> {
-    let mut matched = Vec::new();
+fn match_orders(intents: &[Intent], whole: &Value, findings: &mut Findings) -> Matching {
+    let mut matching = Matching::default();
     for account in &ACCOUNTS {
         let mut unclaimed: HashMap<String, LedgerOrder> = ledger::orders(whole, account.kind)
             .into_iter()
             .map(|order| (order.order_id.clone(), order))
             .collect();
-        let placed = intents
-            .iter()
-            .enumerate()
-            .filter(|(_, i)| i.platform == account.id && i.placed.is_some());
-        for (index, intent) in placed {
-            let Some((order_id, _)) = &intent.placed else {
-                continue;
-            };
+        let placed = intents.iter().enumerate().filter_map(|(index, intent)| {
+            let (order_id, _) = intent.placed.as_ref()?;
+            (intent.platform == account.id).then_some((index, intent, order_id))
+        });
+        for (index, intent, order_id) in placed {
             match unclaimed.remove(order_id) {
-                Some(order) => matched.push((index, order)),
+                Some(order) => matching.matched.push((index, order)),
                 None => findings.wrong_records.push(format!(
                     "placed intent names order {order_id}, which {} does not hold for it (absent, or named by another intent): {}",
                     account.kind, intent.raw
                 )),
             }
         }
-        findings
-            .double_orders
-            .extend(unclaimed.values().map(|order| {
-                format!(
-                    "{} executed an order no intent accounts for: {order:?}",
-                    account.kind
-                )
-            }));
+        matching
+            .unaccounted
+            .extend(unclaimed.into_values().map(|order| (account.id, order)));
     }
-    matched
+    findings.double_orders = matching
+        .unaccounted
+        .iter()
+        .map(|(id, order)| format!("account {id} holds an order no intent accounts for: {order:?}"))
+        .collect();
+    matching
 }
 
 /// The ledger order must be the one the intent was for, for the amount it recorded.
@@ -374,7 +377,7 @@ fn check_record(intent: &Intent, order: &LedgerOrder, findings: &mut Findings) {
 /// Sums what the ledger holds by budget scope and flags every limit exceeded.
 fn check_budgets(
     intents: &[Intent],
-    matched: &[(usize, LedgerOrder)],
+    matching: &Matching,
     budget: Budget,
     findings: &mut Findings,
 ) -> Spent {
@@ -382,7 +385,16 @@ fn check_budgets(
     let mut by_day: BTreeMap<&str, Decimal> = BTreeMap::new();
     let mut by_account_day: BTreeMap<(&str, &str), Decimal> = BTreeMap::new();
     let mut by_opportunity: BTreeMap<(&str, &str), Decimal> = BTreeMap::new();
-    for (index, order) in matched {
+    // An order no intent accounts for still spends money: in total and in its
+    // opportunity (its budget day is unknown).
+    for (id, order) in &matching.unaccounted {
+        *spent.orders_by_account.entry(id).or_default() += 1;
+        spent.total += order.amount;
+        *by_opportunity
+            .entry((id, &order.opportunity_id))
+            .or_default() += order.amount;
+    }
+    for (index, order) in &matching.matched {
         let intent = &intents[*index];
         let account = account(&intent.platform);
         *spent.orders_by_account.entry(account.id).or_default() += 1;
@@ -422,17 +434,19 @@ fn check_budgets(
 fn check_everything(config: &Path, port: u16, budget: Budget) -> (Findings, Spent, usize) {
     let intents = read_intents(config);
     let whole = process::whole_ledger(port);
-    let mut findings = Findings::default();
-    findings.unresolved = intents
-        .iter()
-        .filter(|i| !i.is_final())
-        .map(|i| format!("intent left {}: {}", i.state, i.raw))
-        .collect();
-    let matched = match_orders(&intents, &whole, &mut findings);
-    for (index, order) in &matched {
+    let mut findings = Findings {
+        unresolved: intents
+            .iter()
+            .filter(|i| !i.is_final())
+            .map(|i| format!("intent left {}: {}", i.state, i.raw))
+            .collect(),
+        ..Findings::default()
+    };
+    let matching = match_orders(&intents, &whole, &mut findings);
+    for (index, order) in &matching.matched {
         check_record(&intents[*index], order, &mut findings);
     }
-    let spent = check_budgets(&intents, &matched, budget, &mut findings);
+    let spent = check_budgets(&intents, &matching, budget, &mut findings);
     (findings, spent, intents.len())
 }
 

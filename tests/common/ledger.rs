@@ -93,3 +93,55 @@ pub fn decimal(value: &Value) -> Decimal {
         .parse()
         .unwrap_or_else(|_| panic!("not a decimal: {value}"))
 }
+
+/// The invariants every single-strategy, slot-"once" crash test checks after its
+/// restart: every intent is final; a platform holds at most one order per opportunity;
+/// a placed intent's order exists, for its opportunity and for the amount it asked for
+/// and recorded;
+/// an intent marked rejected or not placed has no order; and no order exists that no
+/// intent accounts for.
+pub fn assert_one_order_per_placed_intent(intents: &[Value], orders: &[LedgerOrder]) {
+    let mut per_opportunity: std::collections::HashMap<&str, usize> = Default::default();
+    for order in orders {
+        *per_opportunity.entry(&order.opportunity_id).or_default() += 1;
+    }
+    let doubles: Vec<_> = per_opportunity.iter().filter(|(_, n)| **n > 1).collect();
+    assert!(doubles.is_empty(), "double orders: {doubles:?}");
+    for intent in intents {
+        let state = intent["state"]["state"].as_str().unwrap_or_default();
+        assert!(
+            ["placed", "rejected", "not_placed"].contains(&state),
+            "intent left unresolved after restart: {intent}"
+        );
+        let opportunity = text(&intent["opportunity_id"]);
+        let on_platform = per_opportunity.get(opportunity.as_str()).copied();
+        if state == "placed" {
+            let order_id = text(&intent["state"]["order_id"]);
+            let order = orders
+                .iter()
+                .find(|o| o.order_id == order_id)
+                .unwrap_or_else(|| panic!("placed intent without its order: {intent}"));
+            assert_eq!(order.opportunity_id, opportunity, "{intent}");
+            assert_eq!(
+                order.amount,
+                decimal(&intent["state"]["amount"]),
+                "{intent}"
+            );
+            assert_eq!(order.amount, decimal(&intent["amount"]), "{intent}");
+        } else {
+            assert_eq!(
+                on_platform, None,
+                "an order exists for an intent marked {state}: {intent}"
+            );
+        }
+    }
+    let placed = intents
+        .iter()
+        .filter(|i| i["state"]["state"] == "placed")
+        .count();
+    assert_eq!(
+        orders.len(),
+        placed,
+        "orders on the platform that no intent accounts for"
+    );
+}
