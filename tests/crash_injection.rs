@@ -30,7 +30,7 @@ use rand_chacha::ChaCha8Rng;
 use rust_decimal::Decimal;
 use rust_decimal_macros::dec;
 use serde_json::{json, Value};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -143,12 +143,14 @@ struct Budget {
 
 impl Budget {
     /// Grows with the number of cycles but stays below what the strategies would buy,
-    /// so it runs out part way through the run.
+    /// so it runs out part way through the run (after about two thirds of the default
+    /// 20 cycles; the first cycles buy most, when every opportunity is new). The daily
+    /// budget is the one that binds, unless the run crosses midnight UTC.
     fn for_cycles(cycles: u32) -> Budget {
-        let total_limit = dec!(3000) + dec!(400) * Decimal::from(cycles);
+        let daily_limit = dec!(5000) + dec!(250) * Decimal::from(cycles);
         Budget {
-            daily_limit: total_limit - dec!(1000),
-            total_limit,
+            daily_limit,
+            total_limit: daily_limit + dec!(1000),
         }
     }
 }
@@ -453,10 +455,29 @@ fn check_everything(config: &Path, port: u16, budget: Budget) -> (Findings, Spen
 /// What the kills caught.
 #[derive(Debug, Default)]
 struct KillTally {
-    /// Kills that left at least one intent `Sending`/`Unknown`: a POST was in flight.
+    /// Kills that left an intent `Sending`/`Unknown` that was not so after the
+    /// previous kill: the kill caught a POST in flight (or its outcome unrecorded).
     during_posts: u32,
-    /// Intents those kills left in flight.
+    /// Intents those kills caught in flight.
     intents_in_flight: usize,
+    /// The intents in flight after the last kill (the next start reconciles them).
+    last_in_flight: HashSet<(String, String)>,
+}
+
+impl KillTally {
+    fn count(&mut self, intents: &[Intent]) {
+        let in_flight: HashSet<(String, String)> = intents
+            .iter()
+            .filter(|i| i.in_flight())
+            .map(|i| (i.key.clone(), i.raw["updated_at"].to_string()))
+            .collect();
+        let caught = in_flight.difference(&self.last_in_flight).count();
+        if caught > 0 {
+            self.during_posts += 1;
+            self.intents_in_flight += caught;
+        }
+        self.last_in_flight = in_flight;
+    }
 }
 
 fn run_cycle(config: &Path, port: u16, plan: CyclePlan, tally: &mut KillTally) {
@@ -477,14 +498,7 @@ fn run_cycle(config: &Path, port: u16, plan: CyclePlan, tally: &mut KillTally) {
             process::run_and_kill(daemon, delay, || false, Duration::ZERO);
         }
     }
-    let in_flight = read_intents(config)
-        .iter()
-        .filter(|i| i.in_flight())
-        .count();
-    if in_flight > 0 {
-        tally.during_posts += 1;
-        tally.intents_in_flight += in_flight;
-    }
+    tally.count(&read_intents(config));
 }
 
 fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
