@@ -143,11 +143,14 @@ struct Budget {
 
 impl Budget {
     /// Grows with the number of cycles but stays below what the strategies would buy,
-    /// so it runs out part way through the run (after about two thirds of the default
-    /// 20 cycles; the first cycles buy most, when every opportunity is new). The daily
-    /// budget is the one that binds, unless the run crosses midnight UTC.
+    /// so it runs out part way through the run: after about two thirds of the default
+    /// 20 cycles (the first cycles buy most, when every opportunity is new), and after
+    /// about two thirds of 200 (which bought $43,675 with the budget out of reach). The
+    /// daily budget is the one that binds, unless the run crosses midnight UTC.
     fn for_cycles(cycles: u32) -> Budget {
-        let daily_limit = dec!(5000) + dec!(250) * Decimal::from(cycles);
+        let first = Decimal::from(cycles.min(20));
+        let later = Decimal::from(cycles.saturating_sub(20));
+        let daily_limit = dec!(5000) + dec!(250) * first + dec!(120) * later;
         Budget {
             daily_limit,
             total_limit: daily_limit + dec!(1000),
