@@ -9,7 +9,6 @@
 //! offering, never two.
 
 use serde_json::{json, Value};
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
@@ -99,64 +98,9 @@ fn restart_once_and_check(config: &Path, port: u16) {
     check_invariants(config, port);
 }
 
-/// A decimal written as a JSON string or number.
-fn decimal(value: &Value) -> rust_decimal::Decimal {
-    let text = value
-        .as_str()
-        .map_or_else(|| value.to_string(), str::to_string);
-    text.parse()
-        .unwrap_or_else(|_| panic!("not a decimal: {value}"))
-}
-
 fn check_invariants(config: &Path, port: u16) {
-    let investments = investments(port);
-    let intents = intents(config);
-    let mut per_offering: HashMap<&str, usize> = HashMap::new();
-    for investment in &investments {
-        *per_offering
-            .entry(investment["offering_id"].as_str().unwrap())
-            .or_default() += 1;
-    }
-    let doubles: Vec<_> = per_offering.iter().filter(|(_, n)| **n > 1).collect();
-    assert!(doubles.is_empty(), "double investments: {doubles:?}");
-    for intent in &intents {
-        let state = intent["state"]["state"].as_str().unwrap();
-        assert!(
-            ["placed", "rejected", "not_placed"].contains(&state),
-            "intent left unresolved after restart: {intent}"
-        );
-        let offering = intent["opportunity_id"].as_str().unwrap();
-        let on_platform = per_offering.get(offering).copied().unwrap_or(0);
-        if state == "placed" {
-            assert_eq!(
-                on_platform, 1,
-                "placed intent without its investment: {intent}"
-            );
-            let investment = investments
-                .iter()
-                .find(|i| i["id"] == intent["state"]["order_id"])
-                .unwrap_or_else(|| panic!("no investment {}", intent["state"]["order_id"]));
-            assert_eq!(investment["offering_id"], intent["opportunity_id"]);
-            assert_eq!(
-                decimal(&investment["amount"]),
-                decimal(&intent["amount"]),
-                "{intent}"
-            );
-        } else {
-            assert_eq!(
-                on_platform, 0,
-                "an investment exists for an intent marked {state}: {intent}"
-            );
-        }
-    }
-    assert_eq!(
-        investments.len(),
-        intents
-            .iter()
-            .filter(|i| i["state"]["state"] == "placed")
-            .count(),
-        "investments on the platform that no intent accounts for"
-    );
+    let orders = common::ledger::orders(&process::whole_ledger(port), "fundamerica");
+    common::ledger::assert_one_order_per_placed_intent(&intents(config), &orders);
 }
 
 #[test]

@@ -8,7 +8,6 @@
 //! per placed intent and none for any other — never a double investment.
 
 use serde_json::{json, Value};
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
@@ -102,54 +101,22 @@ fn restart_once(config: &Path) {
 }
 
 fn check_invariants(config: &Path, port: u16) {
-    let investments = investments(port);
     let intents = intents(config);
-    // One strategy, slot "once": at most one investment per offering, all for the
-    // configured investor.
-    let mut per_offering: HashMap<String, usize> = HashMap::new();
+    let orders = common::ledger::orders(&process::whole_ledger(port), "issuer_portal");
+    common::ledger::assert_one_order_per_placed_intent(&intents, &orders);
+    let investments = investments(port);
     for investment in &investments {
         assert_eq!(investment["investor"]["id"], 7, "{investment}");
-        *per_offering
-            .entry(investment["offering"]["id"].to_string())
-            .or_default() += 1;
     }
-    let doubles: Vec<_> = per_offering.iter().filter(|(_, n)| **n > 1).collect();
-    assert!(doubles.is_empty(), "double investments: {doubles:?}");
-    for intent in &intents {
-        let state = intent["state"]["state"].as_str().unwrap();
-        assert!(
-            ["placed", "rejected", "not_placed"].contains(&state),
-            "intent left unresolved after restart: {intent}"
-        );
-        let offering = intent["opportunity_id"].as_str().unwrap();
-        let on_platform = per_offering.get(offering).copied().unwrap_or(0);
-        if state == "placed" {
-            assert_eq!(
-                on_platform, 1,
-                "placed intent without its investment: {intent}"
-            );
-            let order_id = intent["state"]["order_id"].as_str().unwrap();
-            let investment = investments
-                .iter()
-                .find(|i| i["id"].as_u64().map(|id| id.to_string()).as_deref() == Some(order_id))
-                .unwrap_or_else(|| panic!("no investment {order_id} for {intent}"));
-            // The intent's whole shares are what the platform holds.
-            assert_eq!(investment["quantity"], intent["shares"], "{intent}");
-        } else {
-            assert_eq!(
-                on_platform, 0,
-                "investment exists for an intent marked {state}: {intent}"
-            );
-        }
-    }
-    assert_eq!(
-        investments.len(),
-        intents
+    // The intent's whole shares are what the platform holds.
+    for intent in intents.iter().filter(|i| i["state"]["state"] == "placed") {
+        let order_id = common::ledger::text(&intent["state"]["order_id"]);
+        let investment = investments
             .iter()
-            .filter(|i| i["state"]["state"] == "placed")
-            .count(),
-        "investments on the platform that no intent accounts for"
-    );
+            .find(|i| common::ledger::text(&i["id"]) == order_id)
+            .unwrap_or_else(|| panic!("no investment {order_id} for {intent}"));
+        assert_eq!(investment["quantity"], intent["shares"], "{intent}");
+    }
 }
 
 #[test]

@@ -10,7 +10,6 @@ mod common;
 
 use common::BUY_FRACTIONAL;
 use serde_json::{json, Value};
-use std::collections::HashMap;
 use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
@@ -47,46 +46,8 @@ fn run_and_kill(config: &Path, port: u16, min_orders: usize, extra_delay: Durati
 }
 
 fn check_invariants(config: &Path, port: u16) {
-    let ledger = ledger(port);
-    let orders = ledger["orders"].as_array().unwrap();
-    let intents = intents(config);
-    // Every intent is final; at most one order per listing (one strategy, slot "once").
-    let mut per_listing: HashMap<&str, usize> = HashMap::new();
-    for order in orders {
-        *per_listing
-            .entry(order["listing_id"].as_str().unwrap())
-            .or_default() += 1;
-    }
-    let doubles: Vec<_> = per_listing.iter().filter(|(_, n)| **n > 1).collect();
-    assert!(doubles.is_empty(), "double orders: {doubles:?}");
-    for intent in &intents {
-        let state = intent["state"]["state"].as_str().unwrap();
-        assert!(
-            ["placed", "rejected", "not_placed"].contains(&state),
-            "intent left unresolved after restart: {intent}"
-        );
-        let listing = intent["opportunity_id"].as_str().unwrap();
-        let on_platform = per_listing.get(listing).copied().unwrap_or(0);
-        if state == "placed" {
-            assert_eq!(on_platform, 1, "placed intent without its order: {intent}");
-            let order_id = intent["state"]["order_id"].as_str().unwrap();
-            assert!(orders.iter().any(|o| o["id"] == order_id));
-        } else {
-            assert_eq!(
-                on_platform, 0,
-                "order exists for an intent marked {state}: {intent}"
-            );
-        }
-    }
-    // Every order on the platform belongs to an intent.
-    assert_eq!(
-        orders.len(),
-        intents
-            .iter()
-            .filter(|i| i["state"]["state"] == "placed")
-            .count(),
-        "orders on the platform that no intent accounts for"
-    );
+    let orders = common::ledger::orders(&process::whole_ledger(port), "fundingcircle");
+    common::ledger::assert_one_order_per_placed_intent(&intents(config), &orders);
 }
 
 fn write_config(dir: &Path, port: u16) -> std::path::PathBuf {

@@ -1,6 +1,7 @@
 //! The store's promises, on a real sled database: an intent is claimed once, moves only
-//! as the state machine allows, survives a reopen and a SIGKILL right after `claim`
-//! returned, and concurrent writers cannot both win.
+//! as the state machine allows, survives a reopen, a SIGKILL right after `claim`
+//! returned and SIGKILLs at random moments among writes and flushes (one and several
+//! writer threads), and concurrent writers cannot both win.
 
 use autoinvest::decision::{Decision, Verdict};
 use autoinvest::opportunity::{OpportunityKind, PlatformId, PurchaseMode};
@@ -18,6 +19,13 @@ use tempfile::TempDir;
 const CHILD_DIR_VAR: &str = "AUTOINVEST_STORE_CHILD";
 /// Prefix for the child's key ids, so every cycle claims fresh keys.
 const CHILD_PREFIX_VAR: &str = "AUTOINVEST_STORE_CHILD_PREFIX";
+/// How many writer threads the kill-during-flush child runs.
+const CHILD_WRITERS_VAR: &str = "AUTOINVEST_STORE_CHILD_WRITERS";
+/// Kill cycles of the kill-during-flush test (default [`DEFAULT_KILL_CYCLES`]).
+const KILL_CYCLES_VAR: &str = "AUTOINVEST_STORE_KILL_CYCLES";
+const DEFAULT_KILL_CYCLES: u32 = 30;
+/// Seed of the kill moments (default 1).
+const KILL_SEED_VAR: &str = "AUTOINVEST_STORE_KILL_SEED";
 /// How many intents the child claims before it idles, waiting to be killed.
 const CHILD_CLAIMS: usize = 150;
 
@@ -302,17 +310,25 @@ impl Drop for ChildGuard {
     }
 }
 
-fn spawn_child(dir: &Path, prefix: &str) -> (ChildGuard, BufReader<ChildStdout>) {
+/// Runs the ignored test `child_test` of this binary as a child process writing to
+/// the database in `dir`, with `writers` writer threads where it has several.
+fn spawn_child(
+    child_test: &str,
+    dir: &Path,
+    prefix: &str,
+    writers: usize,
+) -> (ChildGuard, BufReader<ChildStdout>) {
     let mut child = Command::new(std::env::current_exe().unwrap())
         .args([
             "--exact",
-            "crash_child_claims_until_killed",
+            child_test,
             "--ignored",
             "--nocapture",
             "--test-threads=1",
         ])
         .env(CHILD_DIR_VAR, dir)
         .env(CHILD_PREFIX_VAR, prefix)
+        .env(CHILD_WRITERS_VAR, writers.to_string())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .spawn()
@@ -329,7 +345,12 @@ fn crash_after_claim_returned_loses_no_intent() {
     // Kill after this many acknowledged claims; the last waits for all of them, so the
     // child dies idle rather than mid-write.
     for (cycle, kill_after) in [1, 4, 17, 60, CHILD_CLAIMS].into_iter().enumerate() {
-        let (mut child, mut stdout) = spawn_child(dir.path(), &format!("cycle{cycle}"));
+        let (mut child, mut stdout) = spawn_child(
+            "crash_child_claims_until_killed",
+            dir.path(),
+            &format!("cycle{cycle}"),
+            1,
+        );
         let mut acknowledged = 0;
         let mut line = String::new();
         while acknowledged < kill_after {
@@ -367,5 +388,198 @@ fn crash_after_claim_returned_loses_no_intent() {
         claimed.len(),
         1 + 4 + 17 + 60 + CHILD_CLAIMS,
         "every cycle ran to its kill point"
+    );
+}
+
+/// Not a test on its own: the body of the kill-during-flush test's child process.
+/// `AUTOINVEST_STORE_CHILD_WRITERS` threads claim intents in a tight loop, move every
+/// third to `Sending`, record an unflushed decision and flush the whole database now and
+/// then, printing each key only after the durable call returned — so the parent's
+/// SIGKILL lands in the middle of sled writes and flushes.
+#[test]
+#[ignore = "run by kill_during_writes_and_flushes_loses_no_acknowledged_intent as a child process"]
+fn kill_child_writes_and_flushes_until_killed() {
+    let (Ok(dir), Ok(prefix)) = (
+        std::env::var(CHILD_DIR_VAR),
+        std::env::var(CHILD_PREFIX_VAR),
+    ) else {
+        return;
+    };
+    let writers: usize = std::env::var(CHILD_WRITERS_VAR)
+        .ok()
+        .and_then(|text| text.parse().ok())
+        .unwrap_or(1);
+    let store = Arc::new(Store::open(Path::new(&dir)).unwrap());
+    // libtest has printed "test <name> ... " without a newline: end that line first.
+    println!();
+    let threads: Vec<_> = (0..writers)
+        .map(|writer| {
+            let (store, prefix) = (Arc::clone(&store), prefix.clone());
+            std::thread::spawn(move || write_until_killed(&store, &format!("{prefix}-w{writer}")))
+        })
+        .collect();
+    for thread in threads {
+        thread.join().unwrap();
+    }
+}
+
+/// One writer of the kill-during-flush child. It stops (long after the parent's kill)
+/// at a bound, so a child whose parent vanished cannot write forever.
+fn write_until_killed(store: &Store, prefix: &str) {
+    for i in 0..100_000 {
+        let claimed = intent(&format!("{prefix}-{i}"));
+        assert!(store.claim(&claimed).unwrap());
+        println!("claimed {}", claimed.key);
+        if i % 3 == 0 {
+            store
+                .transition(&claimed.key, OrderState::Sending, at(1))
+                .unwrap();
+            println!("sending {}", claimed.key);
+        }
+        let decision = Decision {
+            at: at(1),
+            platform: claimed.platform.clone(),
+            strategy: claimed.strategy.clone(),
+            opportunity_id: claimed.opportunity_id.clone(),
+            verdict: Verdict::Skip {
+                reason: "churn for the kill test".into(),
+            },
+        };
+        store.record_decision(&decision).unwrap();
+        if i % 5 == 0 {
+            store.flush().unwrap();
+        }
+    }
+}
+
+/// What the children acknowledged over every cycle: keys whose `claim` returned, and
+/// keys whose move to `Sending` returned.
+#[derive(Default)]
+struct Acknowledged {
+    claimed: Vec<String>,
+    sending: std::collections::HashSet<String>,
+}
+
+impl Acknowledged {
+    /// Takes one complete line of the child's output; a line cut short by the kill
+    /// (no newline) acknowledges nothing.
+    fn take(&mut self, line: &str) {
+        let Some(line) = line.strip_suffix('\n') else {
+            return;
+        };
+        if let Some(key) = line.strip_prefix("claimed ") {
+            self.claimed.push(key.to_string());
+        } else if let Some(key) = line.strip_prefix("sending ") {
+            self.sending.insert(key.to_string());
+        }
+    }
+}
+
+/// Reads the child's stdout on a thread, passing every line on as it arrives.
+fn forward_lines(mut stdout: BufReader<ChildStdout>) -> std::sync::mpsc::Receiver<String> {
+    let (sender, receiver) = std::sync::mpsc::channel();
+    std::thread::spawn(move || loop {
+        let mut line = String::new();
+        match stdout.read_line(&mut line) {
+            Ok(0) | Err(_) => return,
+            Ok(_) => {
+                if sender.send(line).is_err() {
+                    return;
+                }
+            }
+        }
+    });
+    receiver
+}
+
+/// Reopens the database after a kill and checks every acknowledged write is there.
+fn check_after_kill(dir: &Path, acknowledged: &Acknowledged, cycle: u32) {
+    let store = Store::open(dir)
+        .unwrap_or_else(|e| panic!("cycle {cycle}: the store does not open after a kill: {e}"));
+    for key in &acknowledged.claimed {
+        let stored = store
+            .intent(&IdempotencyKey::from_stored(key.clone()))
+            .unwrap_or_else(|e| panic!("cycle {cycle}: {key} is unreadable: {e}"))
+            .unwrap_or_else(|| panic!("cycle {cycle}: {key} was acknowledged but is gone"));
+        // A move to Sending may have become durable just before the kill, unacknowledged.
+        let expected: &[OrderState] = if acknowledged.sending.contains(key) {
+            &[OrderState::Sending]
+        } else {
+            &[OrderState::Claimed, OrderState::Sending]
+        };
+        assert!(
+            expected.contains(&stored.state),
+            "cycle {cycle}: {key} is {:?}",
+            stored.state
+        );
+    }
+    // Every record on disk decodes: the kill left no torn intent.
+    let on_disk = store
+        .intents()
+        .unwrap_or_else(|e| panic!("cycle {cycle}: a stored intent is unreadable: {e}"));
+    assert!(on_disk.len() >= acknowledged.claimed.len());
+}
+
+#[test]
+fn kill_during_writes_and_flushes_loses_no_acknowledged_intent() {
+    use rand::{Rng, SeedableRng};
+    let env_number = |name: &str, default: u64| -> u64 {
+        std::env::var(name)
+            .map(|text| text.parse().unwrap_or_else(|_| panic!("{name}={text}")))
+            .unwrap_or(default)
+    };
+    let cycles = env_number(KILL_CYCLES_VAR, u64::from(DEFAULT_KILL_CYCLES)) as u32;
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(env_number(KILL_SEED_VAR, 1));
+    let dir = TempDir::new().unwrap();
+    let mut acknowledged = Acknowledged::default();
+    let mut killed_before_first_write = 0;
+    for cycle in 0..cycles {
+        // Every other cycle has four writers racing for the same flushes.
+        let writers = if cycle % 2 == 0 { 1 } else { 4 };
+        let (mut child, stdout) = spawn_child(
+            "kill_child_writes_and_flushes_until_killed",
+            dir.path(),
+            &format!("cycle{cycle}"),
+            writers,
+        );
+        let lines = forward_lines(stdout);
+        // Most kills land among the writes; one in five may land while sled opens.
+        let early_kill = rng.random_bool(0.2);
+        if !early_kill {
+            // Past libtest's header lines, up to the first acknowledged claim.
+            let claimed_before = acknowledged.claimed.len();
+            while acknowledged.claimed.len() == claimed_before {
+                let line = lines
+                    .recv_timeout(std::time::Duration::from_secs(30))
+                    .unwrap_or_else(|_| panic!("cycle {cycle}: the child claimed nothing"));
+                acknowledged.take(&line);
+            }
+        }
+        let delay_ms = if early_kill {
+            rng.random_range(0..=80)
+        } else {
+            rng.random_range(0..=150)
+        };
+        std::thread::sleep(std::time::Duration::from_millis(delay_ms));
+        child.0.kill().unwrap(); // SIGKILL on unix: no destructor, no final flush
+        child.0.wait().unwrap();
+        let before = acknowledged.claimed.len();
+        for line in lines {
+            acknowledged.take(&line);
+        }
+        if early_kill && acknowledged.claimed.len() == before {
+            killed_before_first_write += 1;
+        }
+        check_after_kill(dir.path(), &acknowledged, cycle);
+    }
+    println!(
+        "store kill test: {cycles} kills, {} acknowledged claims ({} moved to Sending) all present; \
+         {killed_before_first_write} kills before the child's first acknowledged claim",
+        acknowledged.claimed.len(),
+        acknowledged.sending.len()
+    );
+    assert!(
+        acknowledged.claimed.len() > cycles as usize,
+        "the kills must land among writes, not before them"
     );
 }

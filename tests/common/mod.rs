@@ -2,6 +2,7 @@
 //! a temp dir, and the sandbox's ledger.
 #![allow(dead_code)]
 
+pub mod ledger;
 pub mod process;
 
 use autoinvest::config::Config;

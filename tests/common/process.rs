@@ -69,11 +69,15 @@ pub fn set_faults(port: u16, faults: Value) {
 
 /// One platform's part of the sandbox ledger ("fundingcircle", "fundrise", …).
 pub fn ledger(port: u16, platform: &str) -> Value {
-    let all: Value = reqwest::blocking::get(format!("http://127.0.0.1:{port}/__sandbox/ledger"))
+    whole_ledger(port)[platform].clone()
+}
+
+/// The sandbox ledger of every platform, keyed by platform kind.
+pub fn whole_ledger(port: u16) -> Value {
+    reqwest::blocking::get(format!("http://127.0.0.1:{port}/__sandbox/ledger"))
         .expect("sandbox reachable")
         .json()
-        .expect("ledger is JSON");
-    all[platform].clone()
+        .expect("ledger is JSON")
 }
 
 /// `autoinvest --config CONFIG run [--once]` with the given environment, quiet.
