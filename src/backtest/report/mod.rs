@@ -404,11 +404,6 @@ impl Aggregator {
         }
     }
 
-    /// Malformed rows counted so far.
-    pub fn malformed_count(&self) -> u64 {
-        self.malformed
-    }
-
     /// Adds one row to the baseline and its decisions to their strategies.
     pub fn observe(&mut self, row: &Imported, decisions: &[Decision]) {
         self.rows += 1;
