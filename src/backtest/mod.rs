@@ -31,6 +31,7 @@ use rust_decimal::Decimal;
 use simulate::Simulation;
 use std::io::{self, IsTerminal, Write};
 use std::path::{Path, PathBuf};
+use std::thread;
 
 /// Malformed rows printed as they are met; the rest are only counted.
 const MALFORMED_PRINTED: u64 = 20;
@@ -76,12 +77,18 @@ pub enum BacktestError {
     },
     #[error("writing {path}: {source}")]
     Output { path: PathBuf, source: io::Error },
+    #[error("cannot start a backtest thread: {0}")]
+    Thread(io::Error),
 }
 
 impl BacktestError {
-    /// Bad usage or bad input (exit 2), as opposed to a failure while writing (exit 1).
+    /// Bad usage or bad input (exit 2), as opposed to a failure while running or
+    /// writing (exit 1).
     pub fn is_invalid_input(&self) -> bool {
-        !matches!(self, BacktestError::Output { .. })
+        !matches!(
+            self,
+            BacktestError::Output { .. } | BacktestError::Thread(_)
+        )
     }
 }
 
@@ -125,17 +132,24 @@ pub fn run(
     if let Some(dir) = &options.report_dir {
         recorder.decisions = Some(create_decisions(dir)?);
     }
-    let aggregator = std::thread::scope(|scope| {
+    let aggregator = thread::scope(|scope| {
         let (mut parsed, parsed_rows) = pipeline::batch_channel();
-        scope.spawn(move || {
-            for row in rows {
-                if parsed.push(row).is_err() {
-                    return; // the deciding thread stopped: the rest is not wanted
+        // Named threads, so a profile tells parsing, deciding and recording apart.
+        thread::Builder::new()
+            .name("backtest-read".into())
+            .spawn_scoped(scope, move || {
+                for row in rows {
+                    if parsed.push(row).is_err() {
+                        return; // the deciding thread stopped: the rest is not wanted
+                    }
                 }
-            }
-        });
+            })
+            .map_err(BacktestError::Thread)?;
         let (observed, observations) = pipeline::batch_channel();
-        let recording = scope.spawn(move || recorder.record(observations));
+        let recording = thread::Builder::new()
+            .name("backtest-record".into())
+            .spawn_scoped(scope, move || recorder.record(observations))
+            .map_err(BacktestError::Thread)?;
         let decided = decide(parsed_rows, &mut simulation, observed, options, notices);
         let recorded = recording
             .join()
@@ -203,7 +217,7 @@ fn decide(
 /// The recording thread's state: the report's aggregates and `decisions.csv`.
 struct Recorder {
     aggregator: Aggregator,
-    decisions: Option<(PathBuf, DecisionsWriter<io::BufWriter<std::fs::File>>)>,
+    decisions: Option<(PathBuf, DecisionsWriter<std::fs::File>)>,
 }
 
 impl Recorder {
@@ -312,7 +326,7 @@ fn progress_bar(path: &Path, wanted: bool) -> ProgressBar {
 
 fn create_decisions(
     dir: &Path,
-) -> Result<(PathBuf, DecisionsWriter<io::BufWriter<std::fs::File>>), BacktestError> {
+) -> Result<(PathBuf, DecisionsWriter<std::fs::File>), BacktestError> {
     std::fs::create_dir_all(dir).map_err(|source| output_error(dir, source))?;
     let path = dir.join("decisions.csv");
     let writer = DecisionsWriter::create(&path).map_err(|source| output_error(&path, source))?;
