@@ -172,6 +172,9 @@ pub fn run(
 }
 
 /// What the deciding thread hands to the recording thread, in file order.
+// Nearly every item is a row: boxing it to shrink the rare `Malformed` would cost an
+// allocation per row.
+#[allow(clippy::large_enum_variant)]
 enum Observed {
     Row {
         row: Imported,
