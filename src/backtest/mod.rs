@@ -7,26 +7,31 @@
 //! builds it, [`report`] aggregates into bounded tables and renders the summary,
 //! `report.json`, `decisions.csv` (streamed) and `report.html`; [`generate`] makes
 //! synthetic input for benchmarks; [`record`] appends polled opportunities to a JSONL
-//! file (`run --record-opportunities`) so live data can be replayed later.
+//! file (`run --record-opportunities`) so live data can be replayed later;
+//! [`pipeline`] hands rows between the reading, deciding and recording threads.
 //!
 //! A backtest never opens the store and never makes a network request.
 
 pub mod generate;
 pub mod import;
+pub mod pipeline;
 pub mod record;
 pub mod report;
 pub mod simulate;
 
 use crate::app;
 use crate::config::Config;
-use import::{Format, ImportError, RowError};
+use crate::decision::Decision;
+use import::{Format, ImportError, Imported, RowError};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use pipeline::BatchSender;
 use report::csv::DecisionsWriter;
 use report::{Aggregator, BudgetReport, EndState, InputSource, Report, Settings};
 use rust_decimal::Decimal;
 use simulate::Simulation;
-use std::io::{self, IsTerminal, Read, Write};
+use std::io::{self, IsTerminal, Write};
 use std::path::{Path, PathBuf};
+use std::thread;
 
 /// Malformed rows printed as they are met; the rest are only counted.
 const MALFORMED_PRINTED: u64 = 20;
@@ -72,12 +77,18 @@ pub enum BacktestError {
     },
     #[error("writing {path}: {source}")]
     Output { path: PathBuf, source: io::Error },
+    #[error("cannot start a backtest thread: {0}")]
+    Thread(io::Error),
 }
 
 impl BacktestError {
-    /// Bad usage or bad input (exit 2), as opposed to a failure while writing (exit 1).
+    /// Bad usage or bad input (exit 2), as opposed to a failure while running or
+    /// writing (exit 1).
     pub fn is_invalid_input(&self) -> bool {
-        !matches!(self, BacktestError::Output { .. })
+        !matches!(
+            self,
+            BacktestError::Output { .. } | BacktestError::Thread(_)
+        )
     }
 }
 
@@ -108,36 +119,43 @@ pub fn run(
         .collect();
     let engine = app::build_engine(&config, slots, None);
     let mut simulation = Simulation::new(engine, options.start_cash);
-    let mut aggregator = Aggregator::new(columns);
+    let mut recorder = Recorder {
+        aggregator: Aggregator::new(columns),
+        decisions: None,
+    };
 
     let progress = progress_bar(&options.data, options.progress);
     let bar = progress.clone();
     let (format, rows) = import::open(&options.data, options.format, move |file| {
-        Box::new(bar.wrap_read(file)) as Box<dyn Read>
+        bar.wrap_read(file)
     })?;
-    let mut decisions = match &options.report_dir {
-        Some(dir) => Some(create_decisions(dir)?),
-        None => None,
-    };
-    for row in rows {
-        let row = match row {
-            Ok(row) => row,
-            Err(error) => {
-                skip_malformed(&error, options, &mut aggregator, notices)?;
-                continue;
-            }
-        };
-        let Some(now) = row.opportunity.listed_at else {
-            continue; // importers guarantee listed_at; nothing to replay without a clock
-        };
-        let evaluation = simulation.step(&row.opportunity, now);
-        aggregator.observe(&row, &evaluation.decisions);
-        if let Some((path, writer)) = decisions.as_mut() {
-            writer
-                .write(&row, &evaluation.decisions)
-                .map_err(|source| output_error(path, source))?;
-        }
+    if let Some(dir) = &options.report_dir {
+        recorder.decisions = Some(create_decisions(dir)?);
     }
+    let aggregator = thread::scope(|scope| {
+        let (mut parsed, parsed_rows) = pipeline::batch_channel();
+        // Named threads, so a profile tells parsing, deciding and recording apart.
+        thread::Builder::new()
+            .name("backtest-read".into())
+            .spawn_scoped(scope, move || {
+                for row in rows {
+                    if parsed.push(row).is_err() {
+                        return; // the deciding thread stopped: the rest is not wanted
+                    }
+                }
+            })
+            .map_err(BacktestError::Thread)?;
+        let (observed, observations) = pipeline::batch_channel();
+        let recording = thread::Builder::new()
+            .name("backtest-record".into())
+            .spawn_scoped(scope, move || recorder.record(observations))
+            .map_err(BacktestError::Thread)?;
+        let decided = decide(parsed_rows, &mut simulation, observed, options, notices);
+        let recorded = recording
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        decided.and(recorded)
+    })?;
     progress.finish_and_clear();
     let report = aggregator.finish(
         InputSource {
@@ -147,15 +165,91 @@ pub fn run(
         settings(&config, options),
         end_state(&simulation, options),
     );
-    if let Some((path, writer)) = decisions {
-        writer
-            .finish()
-            .map_err(|source| output_error(&path, source))?;
-    }
     if let Some(dir) = &options.report_dir {
         write_report(&report, dir)?;
     }
     Ok(report)
+}
+
+/// What the deciding thread hands to the recording thread, in file order.
+// Nearly every item is a row: boxing it to shrink the rare `Malformed` would cost an
+// allocation per row.
+#[allow(clippy::large_enum_variant)]
+enum Observed {
+    Row {
+        row: Imported,
+        decisions: Vec<Decision>,
+    },
+    Malformed(RowError),
+}
+
+/// Evaluates every row in file order (the only thread that touches the simulation)
+/// and hands rows and decisions on. Stops early on a malformed row under `--strict`,
+/// or when the recorder has stopped (its error is the one reported).
+fn decide(
+    rows: impl Iterator<Item = Result<Imported, RowError>>,
+    simulation: &mut Simulation,
+    mut observed: BatchSender<Observed>,
+    options: &BacktestOptions,
+    notices: &mut dyn Write,
+) -> Result<(), BacktestError> {
+    let mut malformed = 0;
+    for row in rows {
+        let row = match row {
+            Ok(row) => row,
+            Err(error) => {
+                malformed += 1;
+                skip_malformed(&error, malformed, options, notices)?;
+                if observed.push(Observed::Malformed(error)).is_err() {
+                    break;
+                }
+                continue;
+            }
+        };
+        let Some(now) = row.opportunity.listed_at else {
+            continue; // importers guarantee listed_at; nothing to replay without a clock
+        };
+        let decisions = simulation.step(&row.opportunity, now).decisions;
+        if observed.push(Observed::Row { row, decisions }).is_err() {
+            break;
+        }
+    }
+    Ok(())
+}
+
+/// The recording thread's state: the report's aggregates and `decisions.csv`.
+struct Recorder {
+    aggregator: Aggregator,
+    decisions: Option<(PathBuf, DecisionsWriter<std::fs::File>)>,
+}
+
+impl Recorder {
+    /// Records everything observed, then flushes `decisions.csv`. A write error stops
+    /// it; dropping `observations` then tells the deciding thread to stop too.
+    fn record(
+        mut self,
+        observations: impl Iterator<Item = Observed>,
+    ) -> Result<Aggregator, BacktestError> {
+        for observed in observations {
+            match observed {
+                Observed::Row { row, decisions } => {
+                    self.aggregator.observe(&row, &decisions);
+                    if let Some((path, writer)) = self.decisions.as_mut() {
+                        writer
+                            .write(&row, &decisions)
+                            .map_err(|source| output_error(path, source))?;
+                    }
+                }
+                Observed::Malformed(error) => self.aggregator.malformed(&error),
+            }
+        }
+        if let Some((path, writer)) = self.decisions {
+            writer
+                .finish()
+                .map_err(|source| output_error(&path, source))?;
+        }
+        Ok(self.aggregator)
+    }
 }
 
 /// The config with only the selected strategies (enabled, in config order).
@@ -185,10 +279,12 @@ fn select_strategies(config: &Config, names: &[String]) -> Result<Config, Backte
     Ok(config)
 }
 
+/// Stops under `--strict`; otherwise prints the first few malformed rows (`seen`
+/// counts them, this one included).
 fn skip_malformed(
     error: &RowError,
+    seen: u64,
     options: &BacktestOptions,
-    aggregator: &mut Aggregator,
     notices: &mut dyn Write,
 ) -> Result<(), BacktestError> {
     if options.strict {
@@ -198,8 +294,6 @@ fn skip_malformed(
             message: error.message.clone(),
         });
     }
-    aggregator.malformed(error);
-    let seen = aggregator.malformed_count();
     // Notices are best effort: a closed stderr must not stop the backtest.
     if seen <= MALFORMED_PRINTED {
         let _ = writeln!(
@@ -235,7 +329,7 @@ fn progress_bar(path: &Path, wanted: bool) -> ProgressBar {
 
 fn create_decisions(
     dir: &Path,
-) -> Result<(PathBuf, DecisionsWriter<io::BufWriter<std::fs::File>>), BacktestError> {
+) -> Result<(PathBuf, DecisionsWriter<std::fs::File>), BacktestError> {
     std::fs::create_dir_all(dir).map_err(|source| output_error(dir, source))?;
     let path = dir.join("decisions.csv");
     let writer = DecisionsWriter::create(&path).map_err(|source| output_error(&path, source))?;

@@ -59,8 +59,11 @@ impl<R: BufRead> Iterator for JsonlRows<R> {
 }
 
 fn parse_line(text: &[u8], line: u64) -> Result<Imported, String> {
+    // One UTF-8 check of the whole line: `from_str` then skips the per-string checks
+    // `from_slice` makes. A JSON line is UTF-8 throughout either way.
+    let text = std::str::from_utf8(text).map_err(|e| format!("not an opportunity: {e}"))?;
     let mut opportunity: Opportunity =
-        serde_json::from_slice(text).map_err(|e| format!("not an opportunity: {e}"))?;
+        serde_json::from_str(text).map_err(|e| format!("not an opportunity: {e}"))?;
     check_row(&opportunity)?;
     let [status, class] = OUTCOME_KEYS.map(|key| match opportunity.extra.remove(key) {
         Some(Value::String(text)) => Some(text),
@@ -145,5 +148,6 @@ mod tests {
         assert!(message(2).contains("listed_at"));
         assert!(message(3).contains("amount"), "{}", message(3));
         assert!(message(4).contains("rate"));
+        assert!(message(5).contains("not an opportunity"), "{}", message(5));
     }
 }

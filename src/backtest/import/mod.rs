@@ -163,14 +163,15 @@ pub fn detect(path: &Path, head: &[u8]) -> Option<DataFormat> {
     looks_like_lendingclub.then_some(DataFormat::LendingClub)
 }
 
-/// The rows of one input file, in file order.
-pub enum Rows {
-    Jsonl(jsonl::JsonlRows<Box<dyn BufRead>>),
+/// The rows of one input file, in file order. `R` is the file as `open`'s caller
+/// wrapped it; the rows can move to another thread when `R` can.
+pub enum Rows<R: Read> {
+    Jsonl(jsonl::JsonlRows<BufReader<R>>),
     /// Boxed: the CSV reader carries its own buffers.
-    LendingClub(Box<lendingclub::LendingClubRows<Box<dyn BufRead>>>),
+    LendingClub(Box<lendingclub::LendingClubRows<BufReader<R>>>),
 }
 
-impl Iterator for Rows {
+impl<R: Read> Iterator for Rows<R> {
     type Item = Result<Imported, RowError>;
 
     fn next(&mut self) -> Option<Self::Item> {
@@ -186,17 +187,17 @@ const READ_BUFFER: usize = 256 * 1024;
 
 /// Opens `path` in the requested format. `wrap` lets the caller observe the bytes
 /// read (the progress bar) without the importers knowing about it.
-pub fn open(
+pub fn open<R: Read>(
     path: &Path,
     format: Format,
-    wrap: impl FnOnce(File) -> Box<dyn Read>,
-) -> Result<(DataFormat, Rows), ImportError> {
+    wrap: impl FnOnce(File) -> R,
+) -> Result<(DataFormat, Rows<R>), ImportError> {
     let open_error = |source| ImportError::Open {
         path: path.to_path_buf(),
         source,
     };
     let file = File::open(path).map_err(open_error)?;
-    let mut reader: Box<dyn BufRead> = Box::new(BufReader::with_capacity(READ_BUFFER, wrap(file)));
+    let mut reader = BufReader::with_capacity(READ_BUFFER, wrap(file));
     let format = match format {
         Format::Jsonl => DataFormat::Jsonl,
         Format::Lendingclub => DataFormat::LendingClub,

@@ -160,10 +160,11 @@ impl GroupTally {
         self.total.add(amount, o.rate, row.outcome);
         let grade = o.grade.as_deref().unwrap_or("(none)");
         bounded_entry(&mut self.by_grade, grade).add(amount, o.rate, row.outcome);
+        let mut digits = [0u8; 10];
         let term = o
             .term_months
-            .map_or_else(|| "(none)".to_string(), |t| t.to_string());
-        bounded_entry(&mut self.by_term, &term).add(amount, o.rate, row.outcome);
+            .map_or("(none)", |months| decimal_digits(months, &mut digits));
+        bounded_entry(&mut self.by_term, term).add(amount, o.rate, row.outcome);
     }
 
     fn finish(&self) -> GroupReport {
@@ -180,14 +181,33 @@ impl GroupTally {
     }
 }
 
-/// The entry for `key`, or for [`OTHER`] once `MAX_GROUPS` keys exist.
+/// The entry for `key`, or for [`OTHER`] once `MAX_GROUPS` keys exist. Allocates
+/// only for a key not seen before (this runs several times per row).
 fn bounded_entry<'a, T: Default>(map: &'a mut BTreeMap<String, T>, key: &str) -> &'a mut T {
     let key = if map.contains_key(key) || map.len() < MAX_GROUPS {
         key
     } else {
         OTHER
     };
-    map.entry(key.to_string()).or_default()
+    if !map.contains_key(key) {
+        map.insert(key.to_string(), T::default());
+    }
+    map.get_mut(key).expect("the key was inserted above")
+}
+
+/// `value` in decimal, written into `digits` (no allocation).
+fn decimal_digits(mut value: u32, digits: &mut [u8; 10]) -> &str {
+    let mut start = digits.len();
+    loop {
+        start -= 1;
+        digits[start] = b'0' + (value % 10) as u8;
+        value /= 10;
+        if value == 0 {
+            break;
+        }
+    }
+    // Only ASCII digits were written.
+    std::str::from_utf8(&digits[start..]).unwrap_or_default()
 }
 
 /// One strategy's running figures.
@@ -404,11 +424,6 @@ impl Aggregator {
         }
     }
 
-    /// Malformed rows counted so far.
-    pub fn malformed_count(&self) -> u64 {
-        self.malformed
-    }
-
     /// Adds one row to the baseline and its decisions to their strategies.
     pub fn observe(&mut self, row: &Imported, decisions: &[Decision]) {
         self.rows += 1;
@@ -424,10 +439,21 @@ impl Aggregator {
         }
         self.baseline
             .add(row, o.amount.or(o.remaining).unwrap_or_default());
+        let mut next = 0;
         for decision in decisions {
-            if let Some(&i) = self.by_name.get(&decision.strategy) {
+            if let Some(i) = self.strategy_index(&decision.strategy, next) {
                 self.strategies[i].observe(row, decision);
+                next = i + 1;
             }
+        }
+    }
+
+    /// The column of the strategy named `name`. Decisions come in config order, so
+    /// the column after the previous decision's is tried before hashing the name.
+    fn strategy_index(&self, name: &str, expected: usize) -> Option<usize> {
+        match self.strategies.get(expected) {
+            Some(tally) if tally.name == name => Some(expected),
+            _ => self.by_name.get(name).copied(),
         }
     }
 
@@ -786,6 +812,37 @@ pub(crate) mod tests {
         assert_eq!(s.skip_reasons.len(), MAX_REASONS + 1);
         assert_eq!(s.skip_reasons[OTHER].count, 10);
         assert_eq!(agg.baseline.by_grade.len(), MAX_GROUPS + 1);
+    }
+
+    #[test]
+    fn decisions_reach_their_own_column_in_any_order() {
+        let mut agg = Aggregator::new(vec![
+            ("a".into(), None),
+            ("b".into(), None),
+            ("c".into(), None),
+        ]);
+        let r = row("x", "A", 36, dec!(100), dec!(0.1), Outcome::Unknown, 1);
+        // Strategies limited to other platforms leave gaps; an unknown name is ignored.
+        agg.observe(&r, &[decision(&r, "b", buy(dec!(25)))]);
+        agg.observe(
+            &r,
+            &[
+                decision(&r, "c", buy(dec!(50))),
+                decision(&r, "a", skip("no")),
+                decision(&r, "zz", skip("no")),
+            ],
+        );
+        let seen: Vec<(u64, u64)> = agg.strategies.iter().map(|s| (s.buys, s.skips)).collect();
+        assert_eq!(seen, [(0, 1), (1, 0), (1, 0)]);
+        assert_eq!(agg.strategies[2].selected.total.amount, dec!(50));
+    }
+
+    #[test]
+    fn terms_are_keyed_by_their_digits() {
+        let mut digits = [0u8; 10];
+        for value in [0, 7, 36, 60, 1000, u32::MAX] {
+            assert_eq!(decimal_digits(value, &mut digits), value.to_string());
+        }
     }
 
     #[test]
