@@ -69,6 +69,30 @@ impl Default for SandboxSettings {
     }
 }
 
+/// `[store]`: how long the store keeps history, and how often it is pruned.
+///
+/// sled does not reclaim space by itself: pruning on a schedule is what keeps the
+/// database's size flat under a long run (BENCHMARKS.md, "Soak").
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoreSettings {
+    /// Key `keep_history`: decisions, seen opportunities, processed webhook ids and
+    /// finished *loan* intents older than this are removed (offering intents and
+    /// unfinished ones are kept whatever their age). It must be longer than any loan
+    /// listing stays open: a forgotten intent could be bought again after a restart.
+    pub keep_history: Duration,
+    /// Key `prune_every`: how often the store is pruned.
+    pub prune_every: Duration,
+}
+
+impl Default for StoreSettings {
+    fn default() -> Self {
+        StoreSettings {
+            keep_history: Duration::from_secs(90 * 24 * 60 * 60),
+            prune_every: Duration::from_secs(60 * 60),
+        }
+    }
+}
+
 /// `[budget]`: limits over every platform and strategy. `None` = no limit.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct BudgetSettings {
@@ -223,6 +247,8 @@ pub struct Config {
     pub http_listen: Option<SocketAddr>,
     pub log_format: LogFormat,
     pub sandbox: SandboxSettings,
+    /// `[store]`: history kept and the prune schedule.
+    pub store: StoreSettings,
     pub budget: BudgetSettings,
     pub platforms: BTreeMap<PlatformId, PlatformSettings>,
     pub strategies: Vec<StrategySettings>,
