@@ -19,10 +19,11 @@ const SAMPLE_EVERY: Duration = Duration::from_secs(1);
 const STRATEGIES: usize = 8;
 const KEEP_HISTORY_SECS: u64 = 3;
 const PRUNE_EVERY_SECS: u64 = 1;
-/// One listing every 60 ms: 16.7 listings/s, ~47 orders due per second (8 strategies,
-/// 70 % of listings fractional) — more than the 40 POSTs/s the pacer allows.
-const LISTING_INTERVAL: Duration = Duration::from_millis(60);
-const LISTINGS_PER_SECOND: u64 = 17;
+/// One listing every 150 ms: 6.7 listings/s, ~36 orders due per second (8 strategies,
+/// ~68 % of listings fractional with $1,000 left): the pacer sends back to back.
+const LISTING_INTERVAL: Duration = Duration::from_millis(150);
+const LISTING_LIFETIME: Duration = Duration::from_secs(10);
+const LISTINGS_PER_SECOND: u64 = 7;
 const RATE_LIMIT: u64 = 40;
 
 /// The soak config (scripts/soak.d) with a short history.
@@ -55,7 +56,7 @@ fn saturating_sandbox() -> SandboxOptions {
     SandboxOptions {
         seed: 7,
         listing_interval: LISTING_INTERVAL,
-        listing_lifetime: Duration::from_secs(8),
+        listing_lifetime: LISTING_LIFETIME,
         max_listings: 1_000_000,
         starting_cash_cents: 100_000_000_000_000,
         ..SandboxOptions::default()
@@ -86,6 +87,7 @@ fn dir_bytes(dir: &Path) -> u64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn saturated_run_keeps_the_rate_limit_and_a_bounded_store() {
+    let _ = tracing_subscriber::fmt().with_env_filter("autoinvest=warn").with_writer(std::io::stderr).try_init();
     std::env::set_var("SOAK_FC_USERNAME", "soak");
     std::env::set_var("SOAK_FC_PASSWORD", "soak-password");
     let sandbox_stop = CancellationToken::new();
@@ -111,6 +113,16 @@ async fn saturated_run_keeps_the_rate_limit_and_a_bounded_store() {
     while started.elapsed() < RUN_FOR {
         tokio::time::sleep(SAMPLE_EVERY).await;
         store_sizes.push(dir_bytes(&state));
+        let now = stats(&sandbox).await;
+        eprintln!(
+            "{:>5.1}s posts {} 429s {} max/1s {} orders {} store {} bytes",
+            started.elapsed().as_secs_f64(),
+            now["posts"],
+            now["rate_limited"],
+            now["max_posts_in_any_second"],
+            now["orders"],
+            store_sizes.last().unwrap_or(&0)
+        );
     }
     let during = stats(&sandbox).await;
     shutdown.cancel();
