@@ -379,4 +379,38 @@ mod tests {
             error.message
         );
     }
+
+    #[test]
+    fn store_settings_default_to_90_days_hourly_and_are_read_and_checked() {
+        let read = |text: &str| Config::from_toml_str(text, Path::new("c.toml"));
+        let defaults = read("").unwrap().store;
+        assert_eq!(defaults, StoreSettings::default());
+        assert_eq!(defaults.keep_history, Duration::from_secs(90 * 86_400));
+        assert_eq!(defaults.prune_every, Duration::from_secs(3_600));
+
+        let set = read("[store]\nkeep_history = \"30d\"\nprune_every = \"10s\"\n").unwrap();
+        assert_eq!(set.store.keep_history, Duration::from_secs(30 * 86_400));
+        assert_eq!(set.store.prune_every, Duration::from_secs(10));
+
+        let errors = read(
+            "[store]\nkeep_history = \"forever\"\nprune_every = \"0s\"\nkeep = \"1d\"\n",
+        )
+        .unwrap_err()
+        .errors;
+        let keys: Vec<(&str, Option<usize>)> = errors
+            .iter()
+            .map(|e| (e.key.as_str(), e.line))
+            .collect();
+        assert_eq!(
+            keys,
+            [
+                ("store.keep_history", Some(2)),
+                ("store.prune_every", Some(3)),
+                ("store.keep", Some(4))
+            ],
+            "{errors:?}"
+        );
+        assert!(errors[0].message.contains("not a duration"), "{errors:?}");
+        assert!(errors[1].message.contains("out of range"), "{errors:?}");
+    }
 }

@@ -214,6 +214,7 @@ pub async fn run(
     }
     let pruner = tokio::spawn(prune_periodically(
         store.clone(),
+        portfolio.clone(),
         config.store.clone(),
         metrics.clone(),
         shutdown.clone(),
@@ -254,9 +255,11 @@ pub async fn run(
 }
 
 /// Prunes the store every `settings.prune_every` (the first time at start) of what is
-/// older than `settings.keep_history`, and publishes its size on disk.
+/// older than `settings.keep_history`, lets the portfolio forget the pruned intents,
+/// and publishes the store's size on disk.
 async fn prune_periodically(
     store: Arc<Store>,
+    portfolio: Arc<Mutex<Portfolio>>,
     settings: StoreSettings,
     metrics: Arc<Metrics>,
     shutdown: CancellationToken,
@@ -274,9 +277,15 @@ async fn prune_periodically(
         let pruning = store.clone();
         let pruned = tokio::task::spawn_blocking(move || pruning.prune(cutoff)).await;
         match pruned {
-            Ok(Ok(removed)) => {
-                metrics.store_pruned_total.inc_by(removed as u64);
-                tracing::debug!(removed, "store pruned");
+            Ok(Ok(pruned)) => {
+                if !pruned.intents.is_empty() {
+                    let mut portfolio = lock(&portfolio);
+                    for intent in &pruned.intents {
+                        portfolio.forget(intent);
+                    }
+                }
+                metrics.store_pruned_total.inc_by(pruned.removed as u64);
+                tracing::debug!(removed = pruned.removed, "store pruned");
             }
             Ok(Err(error)) => tracing::warn!(%error, "store pruning failed"),
             Err(error) => tracing::warn!(%error, "store pruning stopped"),
