@@ -392,15 +392,12 @@ mod tests {
         assert_eq!(set.store.keep_history, Duration::from_secs(30 * 86_400));
         assert_eq!(set.store.prune_every, Duration::from_secs(10));
 
-        let errors = read(
-            "[store]\nkeep_history = \"forever\"\nprune_every = \"0s\"\nkeep = \"1d\"\n",
-        )
-        .unwrap_err()
-        .errors;
-        let keys: Vec<(&str, Option<usize>)> = errors
-            .iter()
-            .map(|e| (e.key.as_str(), e.line))
-            .collect();
+        let errors =
+            read("[store]\nkeep_history = \"forever\"\nprune_every = \"0s\"\nkeep = \"1d\"\n")
+                .unwrap_err()
+                .errors;
+        let keys: Vec<(&str, Option<usize>)> =
+            errors.iter().map(|e| (e.key.as_str(), e.line)).collect();
         assert_eq!(
             keys,
             [

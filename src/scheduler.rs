@@ -272,7 +272,9 @@ async fn prune_periodically(
             _ = shutdown.cancelled() => return,
             _ = tick.tick() => {}
         }
-        let cutoff = Utc::now().checked_sub_signed(keep).unwrap_or(chrono::DateTime::<Utc>::MIN_UTC);
+        let cutoff = Utc::now()
+            .checked_sub_signed(keep)
+            .unwrap_or(chrono::DateTime::<Utc>::MIN_UTC);
         // Pruning walks whole trees: off the runtime's worker threads.
         let pruning = store.clone();
         let pruned = tokio::task::spawn_blocking(move || pruning.prune(cutoff)).await;

@@ -132,7 +132,10 @@ async fn saturated_run_keeps_the_rate_limit_and_a_bounded_store() {
     // The rate limit, as the platform counts it.
     assert_eq!(during["rate_limited"], 0, "POSTs answered 429: {during}");
     let max_in_second = during["max_posts_in_any_second"].as_u64().unwrap();
-    assert!(max_in_second <= RATE_LIMIT, "{max_in_second} POSTs within one second");
+    assert!(
+        max_in_second <= RATE_LIMIT,
+        "{max_in_second} POSTs within one second"
+    );
     // The pacer was the bottleneck: it ran near its limit for a good part of the run.
     assert!(
         max_in_second >= RATE_LIMIT - 5,
