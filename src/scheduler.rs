@@ -46,7 +46,8 @@ pub struct RunOptions {
 }
 
 /// Funding Circle listings stay open up to a week: a shorter `[store] keep_history`
-/// can forget an intent whose listing is still open (warned about at start).
+/// can forget an intent (in the store and the portfolio) whose listing is still open,
+/// and buy it again (warned about at start).
 const SAFE_KEEP_HISTORY: Duration = Duration::from_secs(7 * 24 * 60 * 60);
 
 /// Everything one platform account's loop needs.
@@ -209,7 +210,7 @@ pub async fn run(
     if config.store.keep_history < SAFE_KEEP_HISTORY {
         tracing::warn!(
             keep_history = %humantime::format_duration(config.store.keep_history),
-            "[store] keep_history is under a week: a finished loan intent may be forgotten while its listing is still open, and bought again after a restart"
+            "[store] keep_history is under a week: a finished loan intent may be forgotten while its listing is still open, and the listing bought again"
         );
     }
     let pruner = tokio::spawn(prune_periodically(

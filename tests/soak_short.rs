@@ -17,13 +17,15 @@ use tokio_util::sync::CancellationToken;
 const RUN_FOR: Duration = Duration::from_secs(20);
 const SAMPLE_EVERY: Duration = Duration::from_secs(1);
 const STRATEGIES: usize = 8;
-const KEEP_HISTORY_SECS: u64 = 3;
+/// Longer than a listing stays open (`LISTING_LIFETIME`), as `[store] keep_history`
+/// must be: a pruned intent's listing is closed, so it cannot be bought again.
+const KEEP_HISTORY_SECS: u64 = 8;
 const PRUNE_EVERY_SECS: u64 = 1;
 /// As `scripts/soak`: one listing every 170 ms (5.9 listings/s), ~32 orders due per
 /// second (8 strategies, ~68 % of listings fractional with $1,000 left), sent back to
 /// back by the pacer between polls.
 const LISTING_INTERVAL: Duration = Duration::from_millis(170);
-const LISTING_LIFETIME: Duration = Duration::from_secs(20);
+const LISTING_LIFETIME: Duration = Duration::from_secs(6);
 const LISTINGS_PER_SECOND: u64 = 6;
 const RATE_LIMIT: u64 = 40;
 
@@ -62,6 +64,17 @@ fn saturating_sandbox() -> SandboxOptions {
         starting_cash_cents: 100_000_000_000_000,
         ..SandboxOptions::default()
     }
+}
+
+/// The sandbox's Funding Circle orders.
+async fn orders(sandbox: &SandboxHandle) -> Vec<Value> {
+    let body: Value = reqwest::get(format!("http://{}/__sandbox/ledger", sandbox.addr))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    body["fundingcircle"]["orders"].as_array().unwrap().clone()
 }
 
 async fn stats(sandbox: &SandboxHandle) -> Value {
@@ -127,7 +140,18 @@ async fn saturated_run_keeps_the_rate_limit_and_a_bounded_store() {
     let during = stats(&sandbox).await;
     shutdown.cancel();
     daemon.await.unwrap().expect("the daemon stops cleanly");
+    let placed = orders(&sandbox).await;
     sandbox_stop.cancel();
+
+    // Pruning never leads to a second order: one per strategy per listing at most.
+    let mut per_listing: std::collections::HashMap<&str, usize> = Default::default();
+    for order in &placed {
+        *per_listing
+            .entry(order["listing_id"].as_str().unwrap())
+            .or_default() += 1;
+    }
+    let most = per_listing.values().copied().max().unwrap_or(0);
+    assert!(most <= STRATEGIES, "a listing was bought {most} times");
 
     // The rate limit, as the platform counts it.
     assert_eq!(during["rate_limited"], 0, "POSTs answered 429: {during}");
