@@ -78,7 +78,8 @@ pub struct StoreSettings {
     /// Key `keep_history`: decisions, seen opportunities, processed webhook ids and
     /// finished *loan* intents older than this are removed (offering intents and
     /// unfinished ones are kept whatever their age). It must be longer than any loan
-    /// listing stays open: a forgotten intent's listing could be bought again.
+    /// listing stays open: a forgotten intent's listing could be bought again after a
+    /// restart.
     pub keep_history: Duration,
     /// Key `prune_every`: how often the store is pruned.
     pub prune_every: Duration,

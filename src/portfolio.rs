@@ -174,19 +174,6 @@ impl Portfolio {
         commit(state, intent, intent.created_at.date_naive(), amount);
     }
 
-    /// Forgets an intent pruned from the store: its key, and what is kept per
-    /// opportunity for its listing (closed long ago, by `[store] keep_history`), so a
-    /// long run's memory does not grow with every order ever placed. The totals it
-    /// committed (by day, grade, platform, strategy) stay.
-    pub fn forget(&mut self, intent: &OrderIntent) {
-        let state = self.state_mut();
-        state.known_intents.remove(&intent.key);
-        state
-            .by_strategy_opportunity
-            .remove(&(intent.strategy.clone(), intent.opportunity_id.clone()));
-        state.by_opportunity.remove(&intent.opportunity_id);
-    }
-
     /// Gives back money an intent had committed (rejected, not placed, or filled for less).
     pub fn release(&mut self, intent: &OrderIntent, amount: Decimal) {
         let day = intent.created_at.date_naive();
@@ -227,65 +214,5 @@ fn commit(state: &mut PortfolioState, intent: &OrderIntent, day: NaiveDate, amou
         .or_default() += amount;
     if let Some(cash) = state.cash.as_mut() {
         *cash -= amount;
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::opportunity::{OpportunityKind, PlatformId, PurchaseMode};
-    use chrono::Utc;
-    use rust_decimal_macros::dec;
-
-    fn placed_intent(opportunity_id: &str) -> OrderIntent {
-        let platform = PlatformId::new("fc");
-        let now = Utc::now();
-        OrderIntent {
-            key: IdempotencyKey::derive(&platform, "s", opportunity_id, "once"),
-            platform,
-            strategy: "s".into(),
-            opportunity_id: opportunity_id.into(),
-            opportunity_kind: OpportunityKind::Loan,
-            purchase: PurchaseMode::Fractional,
-            amount: dec!(25.00),
-            shares: None,
-            grade: Some("A".into()),
-            reason: "test".into(),
-            slot: "once".into(),
-            created_at: now,
-            updated_at: now,
-            state: OrderState::Placed {
-                order_id: "o".into(),
-                amount: dec!(25.00),
-                platform_status: "pending".into(),
-            },
-            dry_run: false,
-        }
-    }
-
-    #[test]
-    fn forgetting_a_pruned_intent_drops_its_per_opportunity_records_and_keeps_the_totals() {
-        let mut portfolio = Portfolio::new(None);
-        let old = placed_intent("old-listing");
-        let current = placed_intent("current-listing");
-        portfolio.record(&old);
-        portfolio.record(&current);
-
-        portfolio.forget(&old);
-
-        assert!(!portfolio.knows(&old.key));
-        assert!(portfolio.knows(&current.key));
-        let view = portfolio.view();
-        assert_eq!(view.invested_in("old-listing"), Decimal::ZERO);
-        assert_eq!(view.strategy_in("s", "old-listing"), Decimal::ZERO);
-        assert_eq!(view.invested_in("current-listing"), dec!(25.00));
-        let state = view.state();
-        assert_eq!(state.known_intents.len(), 1);
-        assert_eq!(state.by_opportunity.len(), 1);
-        assert_eq!(state.by_strategy_opportunity.len(), 1);
-        // What was invested stays invested.
-        assert_eq!(view.invested_total(), dec!(50.00));
-        assert_eq!(view.exposure_by_grade("A"), dec!(50.00));
-        assert_eq!(view.invested_by_strategy("s"), dec!(50.00));
     }
 }

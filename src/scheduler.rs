@@ -46,8 +46,8 @@ pub struct RunOptions {
 }
 
 /// Funding Circle listings stay open up to a week: a shorter `[store] keep_history`
-/// can forget an intent (in the store and the portfolio) whose listing is still open,
-/// and buy it again (warned about at start).
+/// can forget an intent whose listing is still open, and buy it again after a restart
+/// (warned about at start).
 const SAFE_KEEP_HISTORY: Duration = Duration::from_secs(7 * 24 * 60 * 60);
 
 /// Everything one platform account's loop needs.
@@ -210,12 +210,11 @@ pub async fn run(
     if config.store.keep_history < SAFE_KEEP_HISTORY {
         tracing::warn!(
             keep_history = %humantime::format_duration(config.store.keep_history),
-            "[store] keep_history is under a week: a finished loan intent may be forgotten while its listing is still open, and the listing bought again"
+            "[store] keep_history is under a week: a finished loan intent may be forgotten while its listing is still open, and the listing bought again after a restart"
         );
     }
     let pruner = tokio::spawn(prune_periodically(
         store.clone(),
-        portfolio.clone(),
         config.store.clone(),
         metrics.clone(),
         shutdown.clone(),
@@ -256,11 +255,13 @@ pub async fn run(
 }
 
 /// Prunes the store every `settings.prune_every` (the first time at start) of what is
-/// older than `settings.keep_history`, lets the portfolio forget the pruned intents,
-/// and publishes the store's size on disk.
+/// older than `settings.keep_history`, and publishes its size on disk.
+///
+/// The in-memory portfolio keeps every intent key it has seen since start (so a
+/// listing is never decided twice while running, whatever `keep_history` says); it is
+/// rebuilt from the pruned store at the next start.
 async fn prune_periodically(
     store: Arc<Store>,
-    portfolio: Arc<Mutex<Portfolio>>,
     settings: StoreSettings,
     metrics: Arc<Metrics>,
     shutdown: CancellationToken,
@@ -280,15 +281,9 @@ async fn prune_periodically(
         let pruning = store.clone();
         let pruned = tokio::task::spawn_blocking(move || pruning.prune(cutoff)).await;
         match pruned {
-            Ok(Ok(pruned)) => {
-                if !pruned.intents.is_empty() {
-                    let mut portfolio = lock(&portfolio);
-                    for intent in &pruned.intents {
-                        portfolio.forget(intent);
-                    }
-                }
-                metrics.store_pruned_total.inc_by(pruned.removed as u64);
-                tracing::debug!(removed = pruned.removed, "store pruned");
+            Ok(Ok(removed)) => {
+                metrics.store_pruned_total.inc_by(removed as u64);
+                tracing::debug!(removed, "store pruned");
             }
             Ok(Err(error)) => tracing::warn!(%error, "store pruning failed"),
             Err(error) => tracing::warn!(%error, "store pruning stopped"),

@@ -47,15 +47,6 @@ pub enum StoreError {
     },
 }
 
-/// What one [`Store::prune`] removed.
-#[derive(Debug, Default)]
-pub struct Pruned {
-    /// Records removed from every tree (intents included).
-    pub removed: usize,
-    /// The intents removed (finished loan intents older than the cutoff).
-    pub intents: Vec<OrderIntent>,
-}
-
 /// The most memory sled may use to cache pages. sled's default is 1 GiB: a store that
 /// grows large (a long `keep_history`) would take the daemon's memory with it.
 const CACHE_CAPACITY_BYTES: u64 = 32 * 1024 * 1024;
@@ -287,7 +278,7 @@ impl Store {
         Ok(true)
     }
 
-    /// Removes records older than `older_than` and says what was removed:
+    /// Removes records older than `older_than` and returns how many were removed:
     /// decisions, seen records and processed webhook ids by their timestamp (a
     /// platform resends a webhook for minutes, not months), and intents that are
     /// final, were last updated before the cutoff, and are for a *loan*.
@@ -299,18 +290,11 @@ impl Store {
     /// whatever their age: they are few, and forgetting a placed one would buy twice.
     /// Unfinished intents are never removed. A record that cannot be read is an error
     /// and nothing after it is removed.
-    ///
-    /// The removed intents are returned so the in-memory portfolio can forget them too
-    /// (otherwise it would grow with every order ever placed).
-    pub fn prune(&self, older_than: DateTime<Utc>) -> Result<Pruned, StoreError> {
-        let others = self.prune_decisions(older_than)?
+    pub fn prune(&self, older_than: DateTime<Utc>) -> Result<usize, StoreError> {
+        Ok(self.prune_decisions(older_than)?
             + self.prune_seen(older_than)?
-            + self.prune_webhooks(older_than)?;
-        let intents = self.prune_intents(older_than)?;
-        Ok(Pruned {
-            removed: others + intents.len(),
-            intents,
-        })
+            + self.prune_webhooks(older_than)?
+            + self.prune_intents(older_than)?)
     }
 
     fn prune_decisions(&self, older_than: DateTime<Utc>) -> Result<usize, StoreError> {
@@ -359,8 +343,8 @@ impl Store {
         Ok(removed)
     }
 
-    fn prune_intents(&self, older_than: DateTime<Utc>) -> Result<Vec<OrderIntent>, StoreError> {
-        let mut removed = Vec::new();
+    fn prune_intents(&self, older_than: DateTime<Utc>) -> Result<usize, StoreError> {
+        let mut removed = 0;
         for entry in self.intents.iter() {
             let (key, value) = entry.map_err(|e| self.io(e))?;
             let intent = decode_intent(&String::from_utf8_lossy(&key), &value)?;
@@ -374,9 +358,7 @@ impl Store {
                     .intents
                     .compare_and_swap(key, Some(value), unchanged)
                     .map_err(|e| self.io(e))?;
-                if swapped.is_ok() {
-                    removed.push(intent);
-                }
+                removed += usize::from(swapped.is_ok());
             }
         }
         Ok(removed)
@@ -660,7 +642,7 @@ mod tests {
         let store = Store::open(dir.path()).unwrap();
         assert!(!store.mark_webhook_processed("w1", at(3)).unwrap());
         // Webhooks only: intents, decisions and seen records are counted apart.
-        assert_eq!(store.prune(at(4)).unwrap().removed, 1);
+        assert_eq!(store.prune(at(4)).unwrap(), 1);
         assert!(store.mark_webhook_processed("w1", at(6)).unwrap());
         assert!(!store.mark_webhook_processed("w10", at(6)).unwrap());
     }
@@ -721,16 +703,7 @@ mod tests {
         store.mark_seen("fc", "old", old).unwrap();
         store.mark_seen("fc", "new", at(25)).unwrap();
 
-        let pruned = store.prune(cutoff).unwrap();
-        assert_eq!(pruned.removed, 3);
-        assert_eq!(
-            pruned
-                .intents
-                .iter()
-                .map(|i| i.opportunity_id.as_str())
-                .collect::<Vec<_>>(),
-            ["old-final-loan"]
-        );
+        assert_eq!(store.prune(cutoff).unwrap(), 3);
 
         let mut kept: Vec<String> = store
             .intents()
@@ -746,7 +719,7 @@ mod tests {
         assert_eq!(store.decisions(10).unwrap().len(), 1);
         assert!(store.mark_seen("fc", "old", at(26)).unwrap());
         assert!(!store.mark_seen("fc", "new", at(26)).unwrap());
-        assert_eq!(store.prune(cutoff).unwrap().removed, 0);
+        assert_eq!(store.prune(cutoff).unwrap(), 0);
     }
 
     #[test]
