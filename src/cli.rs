@@ -87,7 +87,44 @@ pub enum Command {
         /// Seed for generated listings.
         #[arg(long, default_value_t = 42)]
         seed: u64,
+        #[command(flatten)]
+        market: SandboxMarketArgs,
     },
+}
+
+/// How fast the emulators release listings and how much the investor holds; left
+/// out, the sandbox's defaults (a listing every 2 s, 500 at most, live 10 minutes,
+/// $1,000,000). A soak at pacing saturation releases listings faster than the
+/// daemon may order (see `scripts/soak`).
+#[derive(Debug, Default, clap::Args)]
+pub struct SandboxMarketArgs {
+    /// One more Funding Circle listing goes live every INTERVAL (e.g. "20ms").
+    #[arg(long, value_name = "INTERVAL", value_parser = humantime::parse_duration)]
+    pub listing_interval: Option<std::time::Duration>,
+    /// A listing expires this long after it went live (e.g. "5s").
+    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
+    pub listing_lifetime: Option<std::time::Duration>,
+    /// No more listings are released past this total.
+    #[arg(long, value_name = "COUNT")]
+    pub max_listings: Option<usize>,
+    /// The investor's cash at the start, in cents.
+    #[arg(long, value_name = "CENTS")]
+    pub starting_cash_cents: Option<i64>,
+}
+
+impl SandboxMarketArgs {
+    /// `defaults` with the options given on the command line.
+    fn apply(&self, defaults: SandboxOptions) -> SandboxOptions {
+        SandboxOptions {
+            listing_interval: self.listing_interval.unwrap_or(defaults.listing_interval),
+            listing_lifetime: self.listing_lifetime.unwrap_or(defaults.listing_lifetime),
+            max_listings: self.max_listings.unwrap_or(defaults.max_listings),
+            starting_cash_cents: self
+                .starting_cash_cents
+                .unwrap_or(defaults.starting_cash_cents),
+            ..defaults
+        }
+    }
 }
 
 #[derive(Debug, clap::Args)]
@@ -234,9 +271,17 @@ pub fn execute(cli: Cli) -> Result<ExitCode, Failure> {
             let config = Config::load(&cli.config).map_err(Failure::invalid)?;
             runtime()?.block_on(test_notifications(&config))
         }
-        Command::Sandbox { listen, seed } => {
+        Command::Sandbox {
+            listen,
+            seed,
+            market,
+        } => {
             telemetry::init_tracing(cli.log_format.unwrap_or_default());
-            runtime()?.block_on(run_sandbox(listen, seed))?;
+            let options = market.apply(SandboxOptions {
+                seed,
+                ..SandboxOptions::default()
+            });
+            runtime()?.block_on(run_sandbox(listen, options))?;
             Ok(ExitCode::SUCCESS)
         }
     }
@@ -342,13 +387,9 @@ async fn run_daemon(config: Config, options: RunOptions) -> anyhow::Result<()> {
     scheduler::run(config, options, shutdown).await
 }
 
-async fn run_sandbox(listen: SocketAddr, seed: u64) -> anyhow::Result<()> {
+async fn run_sandbox(listen: SocketAddr, options: SandboxOptions) -> anyhow::Result<()> {
     let shutdown = CancellationToken::new();
     cancel_on_signals(shutdown.clone());
-    let options = SandboxOptions {
-        seed,
-        ..SandboxOptions::default()
-    };
     let handle = sandbox::spawn(listen, options, shutdown.clone())
         .await
         .with_context(|| format!("binding {listen}"))?;

@@ -69,6 +69,31 @@ impl Default for SandboxSettings {
     }
 }
 
+/// `[store]`: how long the store keeps history, and how often it is pruned.
+///
+/// sled does not reclaim space by itself: pruning on a schedule is what keeps the
+/// database's size flat under a long run (BENCHMARKS.md, "Soak").
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoreSettings {
+    /// Key `keep_history`: decisions, seen opportunities, processed webhook ids and
+    /// finished *loan* intents older than this are removed (offering intents and
+    /// unfinished ones are kept whatever their age). It must be longer than any loan
+    /// listing stays open: a forgotten intent's listing could be bought again after a
+    /// restart.
+    pub keep_history: Duration,
+    /// Key `prune_every`: how often the store is pruned.
+    pub prune_every: Duration,
+}
+
+impl Default for StoreSettings {
+    fn default() -> Self {
+        StoreSettings {
+            keep_history: Duration::from_secs(90 * 24 * 60 * 60),
+            prune_every: Duration::from_secs(60 * 60),
+        }
+    }
+}
+
 /// `[budget]`: limits over every platform and strategy. `None` = no limit.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct BudgetSettings {
@@ -223,6 +248,8 @@ pub struct Config {
     pub http_listen: Option<SocketAddr>,
     pub log_format: LogFormat,
     pub sandbox: SandboxSettings,
+    /// `[store]`: history kept and the prune schedule.
+    pub store: StoreSettings,
     pub budget: BudgetSettings,
     pub platforms: BTreeMap<PlatformId, PlatformSettings>,
     pub strategies: Vec<StrategySettings>,
@@ -352,5 +379,36 @@ mod tests {
             "{}",
             error.message
         );
+    }
+
+    #[test]
+    fn store_settings_default_to_90_days_hourly_and_are_read_and_checked() {
+        let read = |text: &str| Config::from_toml_str(text, Path::new("c.toml"));
+        let defaults = read("").unwrap().store;
+        assert_eq!(defaults, StoreSettings::default());
+        assert_eq!(defaults.keep_history, Duration::from_secs(90 * 86_400));
+        assert_eq!(defaults.prune_every, Duration::from_secs(3_600));
+
+        let set = read("[store]\nkeep_history = \"30d\"\nprune_every = \"10s\"\n").unwrap();
+        assert_eq!(set.store.keep_history, Duration::from_secs(30 * 86_400));
+        assert_eq!(set.store.prune_every, Duration::from_secs(10));
+
+        let errors =
+            read("[store]\nkeep_history = \"forever\"\nprune_every = \"0s\"\nkeep = \"1d\"\n")
+                .unwrap_err()
+                .errors;
+        let keys: Vec<(&str, Option<usize>)> =
+            errors.iter().map(|e| (e.key.as_str(), e.line)).collect();
+        assert_eq!(
+            keys,
+            [
+                ("store.keep_history", Some(2)),
+                ("store.prune_every", Some(3)),
+                ("store.keep", Some(4))
+            ],
+            "{errors:?}"
+        );
+        assert!(errors[0].message.contains("not a duration"), "{errors:?}");
+        assert!(errors[1].message.contains("out of range"), "{errors:?}");
     }
 }

@@ -7,7 +7,7 @@
 //! already in flight finishes, the rest stay `Claimed` in the store.
 
 use crate::app;
-use crate::config::{Config, Mode};
+use crate::config::{Config, Mode, StoreSettings};
 use crate::decision::Decision;
 use crate::engine::Engine;
 use crate::executor::{lock, Executor};
@@ -46,10 +46,10 @@ pub struct RunOptions {
     pub record_opportunities: Option<PathBuf>,
 }
 
-/// How often the store is pruned of old decisions and finished intents.
-const PRUNE_EVERY: Duration = Duration::from_secs(3600);
-/// What pruning keeps.
-const KEEP_HISTORY: chrono::Duration = chrono::Duration::days(90);
+/// Funding Circle listings stay open up to a week: a shorter `[store] keep_history`
+/// can forget an intent whose listing is still open, and buy it again after a restart
+/// (warned about at start).
+const SAFE_KEEP_HISTORY: Duration = Duration::from_secs(7 * 24 * 60 * 60);
 
 /// What one platform account's loop is built from (see [`PlatformLoop::new`]).
 pub struct LoopParts {
@@ -212,7 +212,18 @@ pub async fn run(
             token,
         )));
     }
-    let pruner = tokio::spawn(prune_periodically(store.clone(), shutdown.clone()));
+    if config.store.keep_history < SAFE_KEEP_HISTORY {
+        tracing::warn!(
+            keep_history = %humantime::format_duration(config.store.keep_history),
+            "[store] keep_history is under a week: a finished loan intent may be forgotten while its listing is still open, and the listing bought again after a restart"
+        );
+    }
+    let pruner = tokio::spawn(prune_periodically(
+        store.clone(),
+        config.store.clone(),
+        metrics.clone(),
+        shutdown.clone(),
+    ));
     let reloader = tokio::spawn(
         crate::reload::Reloader::new(config.clone(), engine_updates, metrics.clone())
             .run(shutdown.clone()),
@@ -248,22 +259,45 @@ pub async fn run(
     Ok(())
 }
 
-async fn prune_periodically(store: Arc<Store>, shutdown: CancellationToken) {
-    let mut tick = tokio::time::interval(PRUNE_EVERY);
+/// Prunes the store every `settings.prune_every` (the first time at start) of what is
+/// older than `settings.keep_history`, and publishes its size on disk.
+///
+/// The in-memory portfolio keeps every intent key it has seen since start (so a
+/// listing is never decided twice while running, whatever `keep_history` says); it is
+/// rebuilt from the pruned store at the next start.
+async fn prune_periodically(
+    store: Arc<Store>,
+    settings: StoreSettings,
+    metrics: Arc<Metrics>,
+    shutdown: CancellationToken,
+) {
+    let keep = chrono::Duration::from_std(settings.keep_history).unwrap_or(chrono::Duration::MAX);
+    let mut tick = tokio::time::interval(settings.prune_every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {
             _ = shutdown.cancelled() => return,
             _ = tick.tick() => {}
         }
-        match store.prune(Utc::now() - KEEP_HISTORY) {
-            Ok(removed) => {
-                tracing::debug!(
-                    removed,
-                    size_on_disk = store.size_on_disk().unwrap_or(0),
-                    "store pruned"
-                )
+        let cutoff = Utc::now()
+            .checked_sub_signed(keep)
+            .unwrap_or(chrono::DateTime::<Utc>::MIN_UTC);
+        // Pruning walks whole trees: off the runtime's worker threads.
+        let pruning = store.clone();
+        let pruned = tokio::task::spawn_blocking(move || pruning.prune(cutoff)).await;
+        match pruned {
+            Ok(Ok(removed)) => {
+                metrics.store_pruned_total.inc_by(removed as u64);
+                tracing::debug!(removed, "store pruned");
             }
-            Err(error) => tracing::warn!(%error, "store pruning failed"),
+            Ok(Err(error)) => tracing::warn!(%error, "store pruning failed"),
+            Err(error) => tracing::warn!(%error, "store pruning stopped"),
+        }
+        match store.size_on_disk() {
+            Ok(bytes) => metrics
+                .store_size_bytes
+                .set(i64::try_from(bytes).unwrap_or(i64::MAX)),
+            Err(error) => tracing::warn!(%error, "cannot read the store's size"),
         }
     }
 }

@@ -53,6 +53,10 @@ pub enum StoreError {
     },
 }
 
+/// The most memory sled may use to cache pages. sled's default is 1 GiB: a store that
+/// grows large (a long `keep_history`) would take the daemon's memory with it.
+const CACHE_CAPACITY_BYTES: u64 = 32 * 1024 * 1024;
+
 /// The layout version written by this build; a database with another version is refused
 /// rather than misread.
 const SCHEMA_VERSION: &[u8] = b"1";
@@ -91,6 +95,7 @@ impl Store {
             .map_err(|e| io_error(format!("cannot create the directory: {e}")))?;
         let db = sled::Config::new()
             .path(dir)
+            .cache_capacity(CACHE_CAPACITY_BYTES)
             .open()
             .map_err(|e| io_error(describe_open_error(&e)))?;
         let open_tree = |name: &str| {

@@ -44,6 +44,11 @@ pub struct Metrics {
     pub rate_limit_wait_seconds: HistogramVec,
     pub budget_remaining_usd: prometheus::GaugeVec,
     pub unresolved_intents: IntGauge,
+    /// `autoinvest_store_size_bytes`: the database's size on disk, set after each prune
+    /// (sled reclaims no space by itself; this shows whether pruning keeps it flat).
+    pub store_size_bytes: IntGauge,
+    /// `autoinvest_store_pruned_total`: records removed by pruning.
+    pub store_pruned_total: prometheus::IntCounter,
     pub parse_errors_total: IntCounterVec,
     pub reloads_total: IntCounterVec,
     /// `autoinvest_webhooks_total{platform,outcome}`: FundAmerica webhooks by outcome
@@ -128,6 +133,22 @@ impl Metrics {
         registry
             .register(Box::new(unresolved_intents.clone()))
             .expect("metric registered once");
+        let store_size_bytes = IntGauge::new(
+            "autoinvest_store_size_bytes",
+            "Size of the store on disk, in bytes, as of the last prune",
+        )
+        .expect("valid metric");
+        registry
+            .register(Box::new(store_size_bytes.clone()))
+            .expect("metric registered once");
+        let store_pruned_total = prometheus::IntCounter::new(
+            "autoinvest_store_pruned_total",
+            "Records removed from the store by pruning",
+        )
+        .expect("valid metric");
+        registry
+            .register(Box::new(store_pruned_total.clone()))
+            .expect("metric registered once");
         Arc::new(Metrics {
             polls_total: counter(
                 r,
@@ -185,6 +206,8 @@ impl Metrics {
             ),
             budget_remaining_usd,
             unresolved_intents,
+            store_size_bytes,
+            store_pruned_total,
             parse_errors_total: counter(
                 r,
                 "autoinvest_parse_errors_total",

@@ -4,7 +4,7 @@
 use super::reader::{closest, quoted_list, Checker, Field, Section};
 use super::{
     BudgetSettings, Config, Credentials, Mode, NotifySettings, PlatformSettings, SandboxSettings,
-    StrategySettings,
+    StoreSettings, StrategySettings,
 };
 use crate::notify::event::EventKind;
 use crate::opportunity::{PlatformId, PlatformKind};
@@ -32,6 +32,15 @@ pub(super) const DEFAULT_SANDBOX_SEED: u64 = 42;
 const FUNDING_CIRCLE_POSTS_PER_SECOND: u32 = 40;
 const OTHER_POSTS_PER_SECOND: u32 = 10;
 const DEFAULT_GETS_PER_SECOND: u32 = 20;
+/// `[store] keep_history`: from a second (soaks and tests prune on a short schedule;
+/// the daemon warns at start when it is under a week) to ten years.
+const KEEP_HISTORY_BOUNDS: (Duration, Duration) = (
+    Duration::from_secs(1),
+    Duration::from_secs(3650 * 24 * 60 * 60),
+);
+/// `[store] prune_every`: from a second to a day.
+const PRUNE_EVERY_BOUNDS: (Duration, Duration) =
+    (Duration::from_secs(1), Duration::from_secs(24 * 60 * 60));
 const MAX_REQUESTS_PER_SECOND: i64 = 1000;
 const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
 /// Tests use very short timeouts against local fakes, so only zero is refused below.
@@ -334,6 +343,7 @@ impl Checker<'_> {
             count
         });
         let sandbox = self.read_sandbox(&mut root);
+        let store = self.read_store(&mut root);
         let budget = self.read_budget(&mut root);
         let (platforms, declared_ids) = self.read_platforms(&mut root, sandbox.enabled);
         let strategies = self.read_strategies(&mut root, &declared_ids);
@@ -349,6 +359,7 @@ impl Checker<'_> {
             log_format: log_format.unwrap_or_default(),
             unhealthy_after: unhealthy_after.unwrap_or(DEFAULT_UNHEALTHY_AFTER),
             sandbox,
+            store,
             budget,
             platforms,
             strategies,
@@ -376,6 +387,24 @@ impl Checker<'_> {
             enabled: enabled.unwrap_or(defaults.enabled),
             listen: listen.unwrap_or(defaults.listen),
             seed: seed.unwrap_or(defaults.seed),
+        }
+    }
+
+    fn read_store(&mut self, root: &mut Section<'_>) -> StoreSettings {
+        let defaults = StoreSettings::default();
+        let Some(mut section) = self.section(root, "store") else {
+            return defaults;
+        };
+        let keep_history = self.optional(&mut section, "keep_history", |c, f| {
+            c.duration(f, KEEP_HISTORY_BOUNDS)
+        });
+        let prune_every = self.optional(&mut section, "prune_every", |c, f| {
+            c.duration(f, PRUNE_EVERY_BOUNDS)
+        });
+        self.finish(section, true);
+        StoreSettings {
+            keep_history: keep_history.unwrap_or(defaults.keep_history),
+            prune_every: prune_every.unwrap_or(defaults.prune_every),
         }
     }
 

@@ -9,6 +9,9 @@
 //! - `GET /__sandbox/ledger`: what each emulator executed and saw (orders, POST counts
 //!   and arrival times), so tests can check "one order per listing" and pacing from the
 //!   server's side;
+//! - `GET /__sandbox/stats`: Funding Circle's order-POST counters without the lists
+//!   (POSTs, 429s, the most POSTs within any one second, orders, listings released),
+//!   cheap enough for a soak to read every few seconds;
 //! - `POST /__sandbox/reset`: everything back to how it started.
 //!
 //! Layout: `clock` (monotonic time with a wall-clock origin), `listings` (seeded
@@ -160,6 +163,7 @@ fn app(options: SandboxOptions) -> Router {
     let admin = Router::new()
         .route("/faults", get(get_faults).put(put_faults))
         .route("/ledger", get(ledger))
+        .route("/stats", get(stats))
         .route("/reset", post(reset))
         .with_state(sandbox);
     Router::new()
@@ -219,6 +223,10 @@ async fn ledger(State(sandbox): State<Sandbox>) -> Json<serde_json::Value> {
         "fundamerica": sandbox.fundamerica.ledger(),
         "fundrise": sandbox.fundrise.ledger(),
     }))
+}
+
+async fn stats(State(sandbox): State<Sandbox>) -> Json<serde_json::Value> {
+    Json(json!({ "fundingcircle": sandbox.fundingcircle.stats() }))
 }
 
 /// Every emulator back to its start (listings, cash, sessions, orders, ledger, clock)

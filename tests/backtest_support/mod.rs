@@ -62,6 +62,7 @@ pub fn config(dir: &Path, budget: BudgetSettings, specs: &[Spec<'_>]) -> Config 
             listen: "127.0.0.1:0".parse().unwrap(),
             seed: 1,
         },
+        store: Default::default(),
         budget,
         platforms: BTreeMap::new(),
         strategies,

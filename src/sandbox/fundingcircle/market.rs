@@ -5,7 +5,7 @@
 //! Amounts are integer cents, as the platform's wire speaks them.
 
 use super::error::FcError;
-use super::wire::{Ledger, ListingDetails, ListingSummary, Order, Session};
+use super::wire::{Ledger, ListingDetails, ListingSummary, Order, Session, Stats};
 use crate::sandbox::clock::SandboxClock;
 use crate::sandbox::listings::{
     uuid_like, ListingGenerator, ListingType, LoanTerms, MAX_ORDER_CENTS, MIN_ORDER_CENTS,
@@ -17,7 +17,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rust_decimal::Decimal;
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::time::Duration;
 use tokio::time::Instant;
 
@@ -122,6 +122,27 @@ struct PostCounters {
     rejected: u64,
     rate_limited: u64,
     post_times_ms: Vec<u64>,
+    /// Arrivals of the order POSTs of the last second (whatever their fate), oldest first.
+    last_second: VecDeque<Instant>,
+    /// The most order POSTs that arrived within any one second so far.
+    max_in_any_second: usize,
+}
+
+impl PostCounters {
+    /// Counts an arrival in the one-second window ending at `now` (half-open, as the
+    /// rate limit counts: an arrival exactly one second ago has left it).
+    fn note_arrival(&mut self, now: Instant) {
+        let window = Duration::from_secs(1);
+        while let Some(oldest) = self.last_second.front() {
+            if now.saturating_duration_since(*oldest) >= window {
+                self.last_second.pop_front();
+            } else {
+                break;
+            }
+        }
+        self.last_second.push_back(now);
+        self.max_in_any_second = self.max_in_any_second.max(self.last_second.len());
+    }
 }
 
 #[derive(Debug)]
@@ -269,6 +290,7 @@ impl Market {
     /// Notes the arrival of an order POST, before anything else happens to it.
     pub(crate) fn record_order_post(&mut self, now: Instant) {
         self.counters.posts += 1;
+        self.counters.note_arrival(now);
         let at = self.clock.millis_since_start(now);
         self.counters.post_times_ms.push(at);
     }
@@ -289,6 +311,18 @@ impl Market {
             rejected: self.counters.rejected,
             rate_limited: self.counters.rate_limited,
             post_times_ms: self.counters.post_times_ms.clone(),
+        }
+    }
+
+    /// The ledger's counters without its lists: cheap to ask for every few seconds.
+    pub(crate) fn stats(&self) -> Stats {
+        Stats {
+            posts: self.counters.posts,
+            rejected: self.counters.rejected,
+            rate_limited: self.counters.rate_limited,
+            max_posts_in_any_second: self.counters.max_in_any_second,
+            orders: self.orders.len(),
+            listings_released: self.listings.len(),
         }
     }
 
@@ -739,5 +773,26 @@ mod tests {
         assert_eq!(ledger.rate_limited, 1);
         assert_eq!(ledger.rejected, 1);
         assert_eq!(ledger.post_times_ms, vec![1500, 1525, 1550, 1575]);
+    }
+
+    #[test]
+    fn stats_report_the_most_posts_that_arrived_within_one_second() {
+        let (mut market, clock) = market(settings());
+        let post_at = |market: &mut Market, ms: u64| {
+            market.record_order_post(clock.at(Duration::from_millis(ms)));
+            market.record_order_outcome(StatusCode::CREATED);
+        };
+        // Three arrivals within 900 ms, then one exactly a second after the first
+        // (the first has left the window, as the rate limit counts it).
+        for ms in [0, 400, 900, 1000] {
+            post_at(&mut market, ms);
+        }
+        assert_eq!(market.stats().max_posts_in_any_second, 3);
+        post_at(&mut market, 1001);
+        let stats = market.stats();
+        assert_eq!(stats.max_posts_in_any_second, 4);
+        assert_eq!(stats.posts, 5);
+        assert_eq!(stats.rate_limited, 0);
+        assert_eq!(stats.orders, 0);
     }
 }

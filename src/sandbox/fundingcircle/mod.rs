@@ -23,8 +23,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use tokio::time::Instant;
-pub(crate) use wire::Ledger;
 use wire::{HalPage, Order, Session};
+pub(crate) use wire::{Ledger, Stats};
 
 /// Where the emulator is mounted: clients use `http://HOST:PORT/fundingcircle` as base URL.
 pub(crate) const PREFIX: &str = "/fundingcircle";
@@ -60,6 +60,10 @@ impl FundingCircle {
 
     pub(crate) fn ledger(&self) -> Ledger {
         self.locked().ledger()
+    }
+
+    pub(crate) fn stats(&self) -> Stats {
+        self.locked().stats()
     }
 
     /// The emulator's routes, with `faults` applied to each and order POSTs recorded in

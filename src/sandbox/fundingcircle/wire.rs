@@ -90,6 +90,24 @@ pub(crate) struct Ledger {
     pub post_times_ms: Vec<u64>,
 }
 
+/// What `GET /__sandbox/stats` reports for Funding Circle: the ledger's counters
+/// without its lists (a soak asks every few seconds, for hours).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub(crate) struct Stats {
+    /// Order POSTs received (whatever their fate).
+    pub posts: u64,
+    /// Order POSTs refused with a 4xx other than 429.
+    pub rejected: u64,
+    /// Order POSTs answered 429 (by the rate limit or an injected fault).
+    pub rate_limited: u64,
+    /// The most order POSTs that arrived within any one second (limit: 40).
+    pub max_posts_in_any_second: usize,
+    /// Orders executed.
+    pub orders: usize,
+    /// Listings released so far (live, funded or expired).
+    pub listings_released: usize,
+}
+
 /// A page of a HAL collection, as `GET /api/v2/listings` and `/orders` answer.
 pub(crate) struct HalPage<T> {
     pub size: usize,
