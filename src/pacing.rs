@@ -128,7 +128,8 @@ const TIMER_SLACK: Duration = Duration::from_micros(1_500);
 /// Waits `wait`, ending within microseconds of it rather than up to a millisecond late:
 /// a timer sleep for all but [`TIMER_SLACK`], then yields to the runtime until the caller
 /// re-checks. The yielding costs at most ~1.5 ms of one core per permit, and only while
-/// requests are queued.
+/// requests are queued; writes only (reads sleep on the timer: measured, yielding for
+/// Funding Circle's per-listing reads took the idle daemon from 0.9 % to 1.45 % CPU).
 async fn wait_precisely(wait: Duration) {
     if wait > TIMER_SLACK {
         tokio::time::sleep(wait - TIMER_SLACK).await;
@@ -199,7 +200,12 @@ impl Pacer {
             match lane.limiter.check() {
                 Ok(()) => return started.elapsed(),
                 Err(not_until) => {
-                    wait_precisely(not_until.wait_time_from(TokioClock.now())).await;
+                    let wait = not_until.wait_time_from(TokioClock.now());
+                    match class {
+                        RequestClass::Write => wait_precisely(wait).await,
+                        // A read a millisecond late costs nothing; yielding costs CPU.
+                        RequestClass::Read => tokio::time::sleep(wait).await,
+                    }
                 }
             }
         }
