@@ -93,11 +93,7 @@ impl Store {
         };
         std::fs::create_dir_all(dir)
             .map_err(|e| io_error(format!("cannot create the directory: {e}")))?;
-        let db = sled::Config::new()
-            .path(dir)
-            .cache_capacity(CACHE_CAPACITY_BYTES)
-            .open()
-            .map_err(|e| io_error(describe_open_error(&e)))?;
+        let db = open_db(dir).map_err(|e| io_error(describe_open_error(&e)))?;
         let open_tree = |name: &str| {
             db.open_tree(name)
                 .map_err(|e| io_error(format!("cannot open tree {name}: {e}")))
@@ -487,9 +483,34 @@ impl Store {
 }
 
 /// sled's lock failure says only "could not acquire lock"; say what it means for us.
+/// How long opening waits for a lock that is being released: a `Store` dropped in
+/// this process hands sled's file lock back from a background thread a moment later.
+const LOCK_RELEASE_WAIT: std::time::Duration = std::time::Duration::from_millis(500);
+
+/// Opens sled in `dir`, retrying a held lock for up to [`LOCK_RELEASE_WAIT`].
+fn open_db(dir: &Path) -> sled::Result<sled::Db> {
+    let started = std::time::Instant::now();
+    loop {
+        let opened = sled::Config::new()
+            .path(dir)
+            .cache_capacity(CACHE_CAPACITY_BYTES)
+            .open();
+        match opened {
+            Err(error) if is_lock_held(&error) && started.elapsed() < LOCK_RELEASE_WAIT => {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            other => return other,
+        }
+    }
+}
+
+fn is_lock_held(error: &sled::Error) -> bool {
+    error.to_string().contains("could not acquire lock")
+}
+
 fn describe_open_error(error: &sled::Error) -> String {
     let text = error.to_string();
-    if text.contains("could not acquire lock") {
+    if is_lock_held(error) {
         format!("the database is locked: another autoinvest may be running ({text})")
     } else {
         format!("cannot open the database: {text}")
