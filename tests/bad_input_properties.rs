@@ -12,6 +12,8 @@ use proptest::prelude::*;
 use serde_json::Value;
 use std::path::Path;
 
+mod common;
+
 /// Leaves that break naive code: huge, negative, fractional, exponent, wrong types.
 fn nasty_leaf() -> impl Strategy<Value = Value> {
     prop_oneof![
@@ -87,16 +89,8 @@ fn mask_and_leaves() -> impl Strategy<Value = (Vec<bool>, Vec<Value>)> {
     )
 }
 
-/// Cases per property: 512 in CI; `scripts/fuzz` sets `PROPTEST_CASES` for long runs.
-fn cases() -> u32 {
-    std::env::var("PROPTEST_CASES")
-        .ok()
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(512)
-}
-
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(cases()))]
+    #![proptest_config(ProptestConfig::with_cases(common::proptest_cases(512)))]
 
     #[test]
     fn platform_answers_never_panic((mask, leaves) in mask_and_leaves()) {

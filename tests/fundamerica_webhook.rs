@@ -25,6 +25,8 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
+mod common;
+
 const KEY: &str = "verification-key-3f9a";
 const SEED_WEBHOOK: &str = include_str!("fixtures/fundamerica/webhook.json");
 
@@ -383,10 +385,7 @@ fn random_requests_to_the_endpoint_are_refused_and_never_break_it() {
     let mut daemon = runtime.block_on(Daemon::start(dir.path(), KEY, 8));
     let url = format!("http://{}{WEBHOOK_PATH}", daemon.addr);
     let client = reqwest::Client::new();
-    let cases = std::env::var("PROPTEST_CASES")
-        .ok()
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(256);
+    let cases = common::proptest_cases(256);
 
     let lookalike = (".{0,24}", ".{0,24}", ".{0,40}", any::<bool>()).prop_map(
         |(webhook_id, id, signature, as_number)| {

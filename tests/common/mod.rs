@@ -12,6 +12,15 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
+/// Cases per property test: `default` (what CI runs), or `PROPTEST_CASES` when set
+/// (`scripts/fuzz` sets it for long runs).
+pub fn proptest_cases(default: u32) -> u32 {
+    std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(default)
+}
+
 /// A strategy that buys $25 of every fractional loan and skips whole loans.
 pub const BUY_FRACTIONAL: &str = r#"
 fn decide(o, p) {
