@@ -14,7 +14,7 @@
 mod reader;
 mod schema;
 
-use crate::notify::event::EventKind;
+use crate::event::EventKind;
 use crate::opportunity::{PlatformId, PlatformKind};
 use crate::secret::Secret;
 use crate::telemetry::LogFormat;

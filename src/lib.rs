@@ -21,6 +21,7 @@
 //! - [`pacing`]: governor limiters per platform account, 429 back-off.
 //! - [`store`]: sled: intents, decisions, seen opportunities.
 //! - [`executor`]: claim → pace → place → record; reconciliation.
+//! - [`event`]: the kinds of event notifications report (named in the config).
 //! - [`notify`]: outbound webhook notifications: a persisted queue, signed, retried.
 //! - [`reload`]: hot reload of strategies and budgets (SIGHUP, file changes).
 //! - [`scheduler`]: one poll loop per platform account, shutdown.
@@ -49,6 +50,7 @@ pub mod cli;
 pub mod config;
 pub mod decision;
 pub mod engine;
+pub mod event;
 pub mod executor;
 pub mod http_server;
 pub mod money;

@@ -6,7 +6,7 @@ use super::{
     BudgetSettings, Config, Credentials, Mode, NotifySettings, PlatformSettings, SandboxSettings,
     StoreSettings, StrategySettings,
 };
-use crate::notify::event::EventKind;
+use crate::event::EventKind;
 use crate::opportunity::{PlatformId, PlatformKind};
 use crate::telemetry::LogFormat;
 use rust_decimal::Decimal;

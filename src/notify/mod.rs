@@ -15,12 +15,11 @@
 //! and should use it to deduplicate: a delivery whose removal from the queue was lost
 //! (crash right after the 2xx) is sent again after a restart.
 
-pub mod event;
 mod queue;
 mod sender;
 mod signature;
 
-pub use event::EventKind;
+pub use crate::event::EventKind;
 pub use sender::{send_test, DeliveryError, TestOutcome};
 pub use signature::{sign, DELIVERY_HEADER, EVENT_HEADER, SIGNATURE_HEADER};
 

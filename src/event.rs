@@ -1,5 +1,5 @@
-//! The kinds of event a notification reports; named in `[[notify]]` `events` lists, so
-//! the config reads them without depending on the rest of `notify`.
+//! The kinds of event a notification reports. A module of its own, below both `config`
+//! (`[[notify]]` `events` lists name them) and `notify` (which sends them).
 
 use std::fmt;
 
