@@ -141,9 +141,11 @@ impl Engine {
         now: DateTime<Utc>,
         intents: &mut Vec<OrderIntent>,
     ) -> Verdict {
-        let started = Instant::now();
+        // Timed only where it is reported: a backtest has no metrics and makes millions
+        // of calls.
+        let started = self.metrics.as_ref().map(|_| Instant::now());
         let answer = slot.strategy.decide_prepared(script_opp, portfolio.view());
-        if let Some(metrics) = &self.metrics {
+        if let (Some(metrics), Some(started)) = (&self.metrics, started) {
             metrics
                 .strategy_eval_seconds
                 .observe(started.elapsed().as_secs_f64());
