@@ -808,7 +808,7 @@ mod tests {
                 [true; 3]
             );
             assert_eq!(
-                store.claim_all(&[a.clone()]).unwrap(),
+                store.claim_all(std::slice::from_ref(&a)).unwrap(),
                 [false],
                 "a claimed twice"
             );
