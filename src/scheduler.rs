@@ -479,11 +479,6 @@ impl PlatformLoop {
         }
         self.executor.track_placed().await;
         self.publish_gauges(&engine);
-        // What the cycle left unflushed (decisions, seen records) goes to disk now,
-        // rather than in the next cycle's first claim, before its first order.
-        if let Err(error) = self.store.flush() {
-            tracing::warn!(%platform, %error, "cannot flush the store");
-        }
     }
 
     fn count_poll(&self, outcome: &str) {
