@@ -469,7 +469,10 @@ impl PlatformLoop {
             },
             &mut self.log,
         );
-        let (sent, decided) = tokio::join!(sending, deciding);
+        // Biased: the sender is polled first every time, so a batch that deciding
+        // handed over (then yielded) is taken up at once, not after deciding ran on to
+        // its next claim.
+        let (sent, decided) = tokio::join!(biased; sending, deciding);
         if let Err(error) = decided {
             tracing::error!(%platform, %error, "store failure; not placing orders");
             return;
@@ -479,6 +482,12 @@ impl PlatformLoop {
         }
         self.executor.track_placed().await;
         self.publish_gauges(&engine);
+        // The cycle's decisions and seen records are written after its last intent
+        // flush: flushed now, they are not left for the next cycle's first claim to
+        // write, before its first order.
+        if let Err(error) = self.store.flush() {
+            tracing::warn!(%platform, %error, "cannot flush the store");
+        }
     }
 
     fn count_poll(&self, outcome: &str) {

@@ -31,6 +31,8 @@ struct Recorder {
     id: PlatformId,
     store: Arc<Store>,
     orders: Mutex<Vec<(String, usize)>>,
+    /// Per order, how many intents the store held when it arrived.
+    intents_at_order: Mutex<Vec<usize>>,
     status_lookups: Mutex<Vec<String>>,
 }
 
@@ -54,6 +56,8 @@ impl PlatformClient for Recorder {
             .lock()
             .unwrap()
             .push((order.intent.opportunity_id.clone(), decisions));
+        let intents = self.store.intents().unwrap().len();
+        self.intents_at_order.lock().unwrap().push(intents);
         Ok(PlatformOrder {
             order_id: format!("o-{}", order.intent.key),
             opportunity_id: order.intent.opportunity_id.clone(),
@@ -142,6 +146,7 @@ fn harness() -> Harness {
         id: PlatformId::new("fc"),
         store: store.clone(),
         orders: Mutex::new(Vec::new()),
+        intents_at_order: Mutex::new(Vec::new()),
         status_lookups: Mutex::new(Vec::new()),
     });
     let status = StatusBoard::new("live", 3);
@@ -191,6 +196,11 @@ async fn the_first_order_goes_out_before_the_poll_is_recorded_and_each_listing_o
     assert_eq!(
         orders[0].1, 0,
         "the first order left before any decision of the poll was recorded"
+    );
+    assert_eq!(
+        *h.recorder.intents_at_order.lock().unwrap(),
+        (1..=50).collect::<Vec<usize>>(),
+        "each listing's order is taken up as soon as it is claimed, before the next claim"
     );
     assert_eq!(h.store.decisions(10_000).unwrap().len(), 50);
     assert!(h
