@@ -139,8 +139,8 @@ impl Store {
         Ok(())
     }
 
-    /// The in-memory index; a poisoned lock still holds a consistent index, because
-    /// nothing that can panic runs between an intent write and its index update.
+    /// The in-memory index. A poisoned lock is used as is: the index only feeds order
+    /// tracking and gauges, never a decision to send, and its updates do not panic.
     fn index(&self) -> MutexGuard<'_, IntentIndex> {
         self.index.lock().unwrap_or_else(PoisonError::into_inner)
     }

@@ -61,7 +61,9 @@ impl IntentIndex {
                 .entry((intent.platform.clone(), intent.created_at.date_naive()))
                 .or_default();
             day.orders += 1;
-            day.amount += *amount;
+            // Saturating: the amount is the platform's answer, so never trusted not to
+            // overflow; a wrong gauge beats a panic while the store is being written.
+            day.amount = day.amount.saturating_add(*amount);
             if order_id != DRY_RUN_ORDER_ID {
                 self.tracked.insert(
                     intent.key.clone(),
@@ -92,7 +94,7 @@ impl IntentIndex {
             let day = (intent.platform.clone(), intent.created_at.date_naive());
             if let Some(placed) = self.placed.get_mut(&day) {
                 placed.orders = placed.orders.saturating_sub(1);
-                placed.amount -= *amount;
+                placed.amount = placed.amount.saturating_sub(*amount);
                 if placed.orders == 0 {
                     self.placed.remove(&day);
                 }
