@@ -12,7 +12,7 @@
 use crate::engine::Engine;
 use crate::notify::{Event, EventKind, Notifier};
 use crate::opportunity::{Opportunity, PlatformId};
-use crate::order::{OrderIntent, OrderState, PlatformOrder};
+use crate::order::{OrderIntent, OrderState, PlatformOrder, DRY_RUN_ORDER_ID};
 use crate::platform::{ApprovedOrder, PlatformClient, PlatformError};
 use crate::portfolio::Portfolio;
 use crate::store::{Store, StoreError};
@@ -235,32 +235,35 @@ impl Executor {
     }
 
     /// Refreshes the platform status of placed orders that are not final yet (a few per
-    /// cycle, oldest first), so the history shows how each order ended.
-    pub async fn track_placed(&self, intents: &[OrderIntent]) {
+    /// cycle, oldest first), so the history shows how each order ended. Works from the
+    /// store's in-memory list of tracked orders, dropping those found final, so a
+    /// cycle reads only the intents it refreshes, however long the history.
+    pub async fn track_placed(&self) {
         if self.dry_run {
             return;
         }
-        let open: Vec<(&OrderIntent, &str)> = intents
-            .iter()
-            .filter(|i| i.platform == self.platform)
-            .filter_map(|i| match &i.state {
-                OrderState::Placed {
-                    order_id,
-                    platform_status,
-                    ..
-                } if order_id != "dry-run" && !self.client.status_is_final(platform_status) => {
-                    Some((i, order_id.as_str()))
+        let mut open = Vec::new();
+        for order in self.store.tracked_orders(&self.platform) {
+            if self.client.status_is_final(&order.platform_status) {
+                self.store.stop_tracking(&order);
+            } else if open.len() < TRACKED_PER_CYCLE {
+                open.push(order);
+            }
+        }
+        for order in open {
+            let intent = match self.store.intent(&order.key) {
+                Ok(Some(intent)) => intent,
+                Ok(None) => continue,
+                Err(error) => {
+                    tracing::warn!(platform = %self.platform, intent = %order.key, %error, "cannot read a placed intent");
+                    continue;
                 }
-                _ => None,
-            })
-            .take(TRACKED_PER_CYCLE)
-            .collect();
-        for (intent, order_id) in open {
-            match self.client.order_status(order_id).await {
-                Ok(Some(order)) => record_status_of(&self.store, intent, order),
+            };
+            match self.client.order_status(&order.order_id).await {
+                Ok(Some(status)) => record_status_of(&self.store, &intent, status),
                 Ok(None) => {}
                 Err(error) => {
-                    tracing::debug!(platform = %self.platform, order = %order_id, %error, "order status lookup failed");
+                    tracing::debug!(platform = %self.platform, order = %order.order_id, %error, "order status lookup failed");
                 }
             }
         }
@@ -345,7 +348,7 @@ impl Executor {
             self.settle(
                 &sending,
                 OrderState::Placed {
-                    order_id: "dry-run".into(),
+                    order_id: DRY_RUN_ORDER_ID.into(),
                     amount: intent.amount,
                     platform_status: "dry_run".into(),
                 },

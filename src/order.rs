@@ -28,6 +28,9 @@ use std::fmt;
 /// The slot used when a strategy gives none: one purchase per opportunity, ever.
 pub const DEFAULT_SLOT: &str = "once";
 
+/// The order id a dry run records on the intents it "places" (no platform order exists).
+pub const DRY_RUN_ORDER_ID: &str = "dry-run";
+
 /// Deterministic key of one buy decision: (platform account, strategy, opportunity, slot).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(transparent)]

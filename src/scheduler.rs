@@ -13,7 +13,7 @@ use crate::engine::Engine;
 use crate::executor::{lock, Executor};
 use crate::notify::{Event, EventKind, Notifier, NotifyTarget};
 use crate::opportunity::Opportunity;
-use crate::order::{OrderIntent, OrderState};
+use crate::order::OrderIntent;
 use crate::platform::fundamerica::webhook::{
     webhook_router, Fetch, WebhookAccount, WebhookEvent, WebhookReceiver,
 };
@@ -469,7 +469,10 @@ impl PlatformLoop {
             },
             &mut self.log,
         );
-        let (sent, decided) = tokio::join!(sending, deciding);
+        // Biased: the sender is polled first every time, so a batch that deciding
+        // handed over (then yielded) is taken up at once, not after deciding ran on to
+        // its next claim.
+        let (sent, decided) = tokio::join!(biased; sending, deciding);
         if let Err(error) = decided {
             tracing::error!(%platform, %error, "store failure; not placing orders");
             return;
@@ -477,16 +480,14 @@ impl PlatformLoop {
         if let Err(error) = sent {
             tracing::warn!(%platform, %error, "stopped sending orders this cycle");
         }
-        // One read of the intents serves both the tracking and the gauges.
-        let intents = match self.store.intents() {
-            Ok(intents) => intents,
-            Err(error) => {
-                tracing::warn!(%platform, %error, "cannot read the intents");
-                return;
-            }
-        };
-        self.executor.track_placed(&intents).await;
-        self.publish_gauges(&engine, &intents);
+        self.executor.track_placed().await;
+        self.publish_gauges(&engine);
+        // The cycle's decisions and seen records are written after its last intent
+        // flush: flushed now, they are not left for the next cycle's first claim to
+        // write, before its first order.
+        if let Err(error) = self.store.flush() {
+            tracing::warn!(%platform, %error, "cannot flush the store");
+        }
     }
 
     fn count_poll(&self, outcome: &str) {
@@ -518,30 +519,16 @@ impl PlatformLoop {
         }
     }
 
-    /// Updates the gauges and the status board after a cycle.
-    fn publish_gauges(&self, engine: &Engine, intents: &[OrderIntent]) {
+    /// Updates the gauges and the status board after a cycle (from the store's
+    /// in-memory counts: no stored intent is read).
+    fn publish_gauges(&self, engine: &Engine) {
         let platform = self.client.id().as_str().to_string();
-        let unresolved_total = intents.iter().filter(|i| !i.state.is_final()).count();
+        let unresolved_total = self.store.unresolved_count(None);
         self.metrics.unresolved_intents.set(unresolved_total as i64);
-        let today = Utc::now().date_naive();
-        let mine: Vec<&OrderIntent> = intents
-            .iter()
-            .filter(|i| i.platform.as_str() == platform)
-            .collect();
-        let unresolved = mine.iter().filter(|i| !i.state.is_final()).count();
-        let today_orders: Vec<&&OrderIntent> = mine
-            .iter()
-            .filter(|i| {
-                i.created_at.date_naive() == today && matches!(i.state, OrderState::Placed { .. })
-            })
-            .collect();
-        let amount_today: Decimal = today_orders
-            .iter()
-            .map(|i| match &i.state {
-                OrderState::Placed { amount, .. } => *amount,
-                _ => Decimal::ZERO,
-            })
-            .sum();
+        let unresolved = self.store.unresolved_count(Some(self.client.id()));
+        let placed_today = self
+            .store
+            .placed_on(self.client.id(), Utc::now().date_naive());
         let pacing = self
             .client
             .pacer()
@@ -578,8 +565,8 @@ impl PlatformLoop {
         }
         self.status.update(&platform, |s| {
             s.unresolved_intents = unresolved;
-            s.orders_today = today_orders.len();
-            s.amount_today = amount_today;
+            s.orders_today = placed_today.orders;
+            s.amount_today = placed_today.amount;
             s.budget_remaining = own
                 .iter()
                 .filter_map(|(scope, value)| value.map(|v| (scope.to_string(), v)))
@@ -686,9 +673,11 @@ async fn decide(
     for opp in opportunities {
         let evaluation = engine.evaluate(opp, &mut lock(portfolio), now);
         decisions.extend(evaluation.decisions);
+        // One flush for all of the opportunity's intents: before any of them is sent.
+        let fresh = store.claim_all(&evaluation.intents)?;
         let mut claimed = Vec::new();
-        for intent in evaluation.intents {
-            if store.claim(&intent)? {
+        for (intent, fresh) in evaluation.intents.into_iter().zip(fresh) {
+            if fresh {
                 claimed.push(intent);
             } else {
                 tracing::warn!(intent = %intent.key, "intent already in the store; not sent again");

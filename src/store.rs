@@ -23,6 +23,10 @@
 //! - `meta`: `schema_version`, `health_check` (last `/healthz` write),
 //!   `unresolved_index` (set once the index was built from the intents).
 //!
+//! Besides, an in-memory [`intent_index`] (counts by state, placed orders per day, the
+//! orders still tracked) is built from the intents at open and updated on every intent
+//! write, so the per-cycle order tracking and status gauges read no stored intent.
+//!
 //! sled flushes in the background every 500 ms; intents are flushed explicitly,
 //! because they guard money (and `notify` flushes its queue, which must survive a
 //! restart once queued). sled does not reclaim space under insert/delete churn
@@ -30,11 +34,16 @@
 //! watched.
 
 use crate::decision::Decision;
-use crate::opportunity::OpportunityKind;
+use crate::opportunity::{OpportunityKind, PlatformId};
 use crate::order::{IdempotencyKey, OrderIntent, OrderState};
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
+use intent_index::IntentIndex;
+pub use intent_index::{PlacedOnDay, TrackedOrder};
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+mod intent_index;
 
 /// Store failures. Any of them stops order placement (never a POST without a durable intent).
 #[derive(Debug, thiserror::Error)]
@@ -76,6 +85,9 @@ pub struct Store {
     seen: sled::Tree,
     webhooks: sled::Tree,
     notifications: sled::Tree,
+    /// Derived from `intents`; its lock is held across each intent write so the two
+    /// change in the same order.
+    index: Arc<Mutex<IntentIndex>>,
 }
 
 impl fmt::Debug for Store {
@@ -105,13 +117,32 @@ impl Store {
             seen: open_tree("seen")?,
             webhooks: open_tree("webhooks")?,
             notifications: open_tree("notifications")?,
+            index: Arc::default(),
             dir: dir.to_path_buf(),
             db: db.clone(),
         };
         let meta = open_tree("meta")?;
         store.check_schema_version(&meta)?;
         store.build_unresolved_index(&meta)?;
+        store.build_intent_index()?;
         Ok(store)
+    }
+
+    /// Fills the in-memory index from every stored intent (no other writer exists
+    /// while opening).
+    fn build_intent_index(&self) -> Result<(), StoreError> {
+        let mut index = self.index();
+        for entry in self.intents.iter() {
+            let (key, value) = entry.map_err(|e| self.io(e))?;
+            index.add(&decode_intent(&String::from_utf8_lossy(&key), &value)?);
+        }
+        Ok(())
+    }
+
+    /// The in-memory index. A poisoned lock is used as is: the index only feeds order
+    /// tracking and gauges, never a decision to send, and its updates do not panic.
+    fn index(&self) -> MutexGuard<'_, IntentIndex> {
+        self.index.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Indexes every intent not yet final, once per database; afterwards drops the
@@ -161,6 +192,26 @@ impl Store {
     /// Persists a new intent and flushes. Returns `false` (and writes nothing) when an
     /// intent with the same key already exists.
     pub fn claim(&self, intent: &OrderIntent) -> Result<bool, StoreError> {
+        Ok(self.claim_all(std::slice::from_ref(intent))?[0])
+    }
+
+    /// Persists new intents with one flush (one disk sync for all of them, not one
+    /// each); for each, `false` when an intent with its key already existed (and
+    /// nothing was written for it). None may be sent before this returns.
+    pub fn claim_all(&self, intents: &[OrderIntent]) -> Result<Vec<bool>, StoreError> {
+        let mut claimed = Vec::with_capacity(intents.len());
+        for intent in intents {
+            claimed.push(self.write_new_intent(intent)?);
+        }
+        if claimed.contains(&true) {
+            // The durability point: the caller may send the orders as soon as we return.
+            self.flush()?;
+        }
+        Ok(claimed)
+    }
+
+    /// Writes `intent` if its key is new (not flushed); `false` when it existed.
+    fn write_new_intent(&self, intent: &OrderIntent) -> Result<bool, StoreError> {
         let value = encode_intent(intent)?;
         // Indexed before it exists: sled's log keeps write order, so a durable intent
         // always has its index key. (A duplicate claim leaves a stale key, dropped by
@@ -169,6 +220,7 @@ impl Store {
             .insert(intent.key.as_str().as_bytes(), &[])
             .map_err(|e| self.io(e))?;
         let absent: Option<&[u8]> = None;
+        let mut index = self.index();
         let swapped = self
             .intents
             .compare_and_swap(intent.key.as_str().as_bytes(), absent, Some(value))
@@ -176,8 +228,7 @@ impl Store {
         if swapped.is_err() {
             return Ok(false);
         }
-        // The durability point: the caller may send the order as soon as we return.
-        self.flush()?;
+        index.add(intent);
         Ok(true)
     }
 
@@ -210,17 +261,18 @@ impl Store {
             let updated = OrderIntent {
                 state: next.clone(),
                 updated_at: now,
-                ..current
+                ..current.clone()
             };
+            let value = encode_intent(&updated)?;
+            let mut index = self.index();
             let swapped = self
                 .intents
-                .compare_and_swap(
-                    tree_key,
-                    Some(current_bytes),
-                    Some(encode_intent(&updated)?),
-                )
+                .compare_and_swap(tree_key, Some(current_bytes), Some(value))
                 .map_err(|e| self.io(e))?;
             if swapped.is_ok() {
+                index.remove(&current);
+                index.add(&updated);
+                drop(index);
                 if updated.state.is_final() {
                     self.unresolved.remove(tree_key).map_err(|e| self.io(e))?;
                 }
@@ -270,6 +322,32 @@ impl Store {
         }
         open.sort_by(|a, b| a.created_at.cmp(&b.created_at).then(a.key.cmp(&b.key)));
         Ok(open)
+    }
+
+    /// How many intents are not final: of one platform account, or of all with `None`.
+    /// From memory: reads no stored intent.
+    pub fn unresolved_count(&self, platform: Option<&PlatformId>) -> usize {
+        self.index().unresolved(platform)
+    }
+
+    /// The placed orders of `platform` among the intents created on the UTC `day`.
+    /// From memory: reads no stored intent.
+    pub fn placed_on(&self, platform: &PlatformId, day: NaiveDate) -> PlacedOnDay {
+        self.index().placed_on(platform, day)
+    }
+
+    /// `platform`'s placed orders whose platform status has not been found final,
+    /// oldest first: every placed (not dry-run) intent, until
+    /// [`Store::stop_tracking`] drops it. From memory: reads no stored intent. After
+    /// a restart it starts again from every placed intent.
+    pub fn tracked_orders(&self, platform: &PlatformId) -> Vec<TrackedOrder> {
+        self.index().tracked(platform)
+    }
+
+    /// Stops listing `order` in [`Store::tracked_orders`]: its platform status is
+    /// final. Kept when the intent's status changed since `order` was read.
+    pub fn stop_tracking(&self, order: &TrackedOrder) {
+        self.index().stop_tracking(order);
     }
 
     /// Appends a decision. Not flushed on its own: decisions are not money, and the
@@ -413,11 +491,15 @@ impl Store {
             if forgettable {
                 // Only remove the exact record that was checked, in case it just changed.
                 let unchanged: Option<&[u8]> = None;
+                let mut index = self.index();
                 let swapped = self
                     .intents
                     .compare_and_swap(key, Some(value), unchanged)
                     .map_err(|e| self.io(e))?;
-                removed += usize::from(swapped.is_ok());
+                if swapped.is_ok() {
+                    index.remove(&intent);
+                    removed += 1;
+                }
             }
         }
         Ok(removed)
@@ -688,6 +770,155 @@ mod tests {
         let store = Store::open(dir.path()).unwrap();
         assert_eq!(index_keys(&store), [open.key.as_str()]);
         assert_eq!(store.unresolved().unwrap()[0].key, open.key);
+    }
+
+    /// The index as a fresh build from every stored intent would give it.
+    fn recounted(store: &Store) -> IntentIndex {
+        let mut index = IntentIndex::default();
+        for intent in store.intents().unwrap() {
+            index.add(&intent);
+        }
+        index
+    }
+
+    fn placed_as(order_id: &str, amount: rust_decimal::Decimal, status: &str) -> OrderState {
+        OrderState::Placed {
+            order_id: order_id.into(),
+            amount,
+            platform_status: status.into(),
+        }
+    }
+
+    #[test]
+    fn the_intent_index_follows_claims_transitions_prune_and_a_reopen() {
+        let dir = TempDir::new().unwrap();
+        let fc = PlatformId::new("fc");
+        let fr = PlatformId::new("fr");
+        let a = intent("a", OpportunityKind::Loan, at(1));
+        let b = intent("b", OpportunityKind::Loan, at(1));
+        let c = OrderIntent {
+            key: IdempotencyKey::derive(&fr, "s", "c", "once"),
+            platform: fr.clone(),
+            ..intent("c", OpportunityKind::Loan, at(2))
+        };
+        {
+            let store = Store::open(dir.path()).unwrap();
+            assert_eq!(
+                store.claim_all(&[a.clone(), b.clone(), c.clone()]).unwrap(),
+                [true; 3]
+            );
+            assert_eq!(
+                store.claim_all(std::slice::from_ref(&a)).unwrap(),
+                [false],
+                "a claimed twice"
+            );
+            assert_eq!(store.unresolved_count(Some(&fc)), 2);
+            assert_eq!(store.unresolved_count(None), 3);
+
+            store
+                .transition(&a.key, OrderState::Sending, at(1))
+                .unwrap();
+            store
+                .transition(&a.key, placed_as("o1", dec!(20), "pending"), at(1))
+                .unwrap();
+            let not_placed = OrderState::NotPlaced { reason: "x".into() };
+            store.transition(&b.key, not_placed, at(1)).unwrap();
+            store
+                .transition(&c.key, OrderState::Sending, at(2))
+                .unwrap();
+            assert_eq!(store.unresolved_count(Some(&fc)), 0);
+            assert_eq!(store.unresolved_count(Some(&fr)), 1);
+            let placed = store.placed_on(&fc, at(1).date_naive());
+            assert_eq!((placed.orders, placed.amount), (1, dec!(20)));
+            assert_eq!(
+                store.placed_on(&fc, at(2).date_naive()),
+                PlacedOnDay::default()
+            );
+            let tracked = store.tracked_orders(&fc);
+            assert_eq!(tracked.len(), 1);
+            assert_eq!(tracked[0].platform_status, "pending");
+            assert!(store.tracked_orders(&fr).is_empty());
+
+            // The platform status moves on: tracked with the new one.
+            store
+                .transition(&a.key, placed_as("o1", dec!(20), "funded"), at(3))
+                .unwrap();
+            assert_eq!(store.tracked_orders(&fc)[0].platform_status, "funded");
+            assert_eq!(store.placed_on(&fc, at(1).date_naive()).orders, 1);
+            assert_eq!(*store.index(), recounted(&store));
+        }
+        // Rebuilt from the intents at open: the same counts.
+        let store = Store::open(dir.path()).unwrap();
+        assert_eq!(*store.index(), recounted(&store));
+        assert_eq!(store.unresolved_count(None), 1);
+        assert_eq!(store.placed_on(&fc, at(1).date_naive()).amount, dec!(20));
+
+        // Pruning forgets a and b (final loans, old): a's placed order goes too.
+        assert_eq!(store.prune(at(20)).unwrap(), 2);
+        assert_eq!(
+            store.placed_on(&fc, at(1).date_naive()),
+            PlacedOnDay::default()
+        );
+        assert!(store.tracked_orders(&fc).is_empty());
+        assert_eq!(*store.index(), recounted(&store));
+    }
+
+    #[test]
+    fn tracking_stops_for_a_final_status_and_resumes_when_the_status_changes() {
+        let dir = TempDir::new().unwrap();
+        let fc = PlatformId::new("fc");
+        let store = Store::open(dir.path()).unwrap();
+        let a = intent("a", OpportunityKind::Loan, at(1));
+        store.claim(&a).unwrap();
+        store
+            .transition(&a.key, OrderState::Sending, at(1))
+            .unwrap();
+        store
+            .transition(&a.key, placed_as("o1", dec!(25), "late"), at(1))
+            .unwrap();
+        let found_final = store.tracked_orders(&fc)[0].clone();
+        // Meanwhile the status changes (a webhook): the newer status stays tracked.
+        store
+            .transition(&a.key, placed_as("o1", dec!(25), "current"), at(2))
+            .unwrap();
+        store.stop_tracking(&found_final);
+        assert_eq!(store.tracked_orders(&fc).len(), 1);
+        store.stop_tracking(&store.tracked_orders(&fc)[0]);
+        assert!(store.tracked_orders(&fc).is_empty());
+        store
+            .transition(&a.key, placed_as("o1", dec!(25), "charged_off"), at(3))
+            .unwrap();
+        assert_eq!(store.tracked_orders(&fc)[0].platform_status, "charged_off");
+        // The counts do not depend on tracking.
+        assert_eq!(store.placed_on(&fc, at(1).date_naive()).orders, 1);
+    }
+
+    #[test]
+    fn the_intent_index_is_built_for_intents_written_without_it() {
+        let dir = TempDir::new().unwrap();
+        let fc = PlatformId::new("fc");
+        let placed = OrderIntent {
+            state: placed_as("o1", dec!(30), "pending"),
+            ..intent("placed", OpportunityKind::Loan, at(1))
+        };
+        let claimed = intent("claimed", OpportunityKind::Loan, at(1));
+        {
+            let store = Store::open(dir.path()).unwrap();
+            // As an older build (or any writer not going through the index) left them.
+            for i in [&placed, &claimed] {
+                store
+                    .intents
+                    .insert(i.key.as_str(), encode_intent(i).unwrap())
+                    .unwrap();
+            }
+            store.flush().unwrap();
+            assert_eq!(store.unresolved_count(None), 0, "written past the index");
+        }
+        let store = Store::open(dir.path()).unwrap();
+        assert_eq!(store.unresolved_count(Some(&fc)), 1);
+        let on_day = store.placed_on(&fc, at(1).date_naive());
+        assert_eq!((on_day.orders, on_day.amount), (1, dec!(30)));
+        assert_eq!(store.tracked_orders(&fc)[0].order_id, "o1");
     }
 
     #[test]

@@ -1,8 +1,9 @@
 //! One platform loop's work after a poll (`PlatformLoop::handle_poll`) on a real sled
 //! store, with a client that records what reaches it: the first order goes out before
 //! the rest of the poll is decided and recorded; intents claimed while sending was not
-//! allowed are sent by the next cycle exactly once; and a second poll of the same
-//! listings sends nothing again.
+//! allowed are sent by the next cycle exactly once; a second poll of the same
+//! listings sends nothing again; placed orders are tracked until their platform
+//! status is final (and no longer after); the status board's counts follow the store.
 
 use async_trait::async_trait;
 use autoinvest::engine::{Engine, StrategySlot};
@@ -23,12 +24,16 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use tokio_util::sync::CancellationToken;
 
-/// A Funding Circle account that places every order and notes, per order, how many
-/// decisions the store held when it arrived.
+/// A Funding Circle account that places every order ("pending") and notes, per order,
+/// how many decisions the store held when it arrived. Looked up, an order is "funded",
+/// the final status.
 struct Recorder {
     id: PlatformId,
     store: Arc<Store>,
     orders: Mutex<Vec<(String, usize)>>,
+    /// Per order, how many intents the store held when it arrived.
+    intents_at_order: Mutex<Vec<usize>>,
+    status_lookups: Mutex<Vec<String>>,
 }
 
 #[async_trait]
@@ -51,6 +56,8 @@ impl PlatformClient for Recorder {
             .lock()
             .unwrap()
             .push((order.intent.opportunity_id.clone(), decisions));
+        let intents = self.store.intents().unwrap().len();
+        self.intents_at_order.lock().unwrap().push(intents);
         Ok(PlatformOrder {
             order_id: format!("o-{}", order.intent.key),
             opportunity_id: order.intent.opportunity_id.clone(),
@@ -65,6 +72,24 @@ impl PlatformClient for Recorder {
 
     async fn available_cash(&self) -> Result<Option<Decimal>, PlatformError> {
         Ok(None)
+    }
+
+    async fn order_status(&self, order_id: &str) -> Result<Option<PlatformOrder>, PlatformError> {
+        self.status_lookups.lock().unwrap().push(order_id.into());
+        let listing = order_id
+            .rsplit('|')
+            .nth(1)
+            .and_then(|id| id.split(':').nth(1));
+        Ok(Some(PlatformOrder {
+            order_id: order_id.into(),
+            opportunity_id: listing.unwrap_or_default().into(),
+            amount: dec!(25),
+            status: "funded".into(),
+        }))
+    }
+
+    fn status_is_final(&self, status: &str) -> bool {
+        status == "funded"
     }
 }
 
@@ -108,6 +133,8 @@ struct Harness {
     platform_loop: PlatformLoop,
     recorder: Arc<Recorder>,
     store: Arc<Store>,
+    status: StatusBoard,
+    metrics: Arc<Metrics>,
     _dir: tempfile::TempDir,
 }
 
@@ -119,7 +146,10 @@ fn harness() -> Harness {
         id: PlatformId::new("fc"),
         store: store.clone(),
         orders: Mutex::new(Vec::new()),
+        intents_at_order: Mutex::new(Vec::new()),
+        status_lookups: Mutex::new(Vec::new()),
     });
+    let status = StatusBoard::new("live", 3);
     let (_, engine) = tokio::sync::watch::channel(engine());
     let platform_loop = PlatformLoop::new(LoopParts {
         client: recorder.clone(),
@@ -127,8 +157,8 @@ fn harness() -> Harness {
         store: store.clone(),
         portfolio: Arc::new(Mutex::new(Portfolio::new(None))),
         metrics: metrics.clone(),
-        status: StatusBoard::new("live", 3),
-        notifier: Notifier::new(store.clone(), Vec::new(), false, metrics),
+        status: status.clone(),
+        notifier: Notifier::new(store.clone(), Vec::new(), false, metrics.clone()),
         dry_run: false,
         unhealthy_after: 3,
         record_opportunities: None,
@@ -137,8 +167,14 @@ fn harness() -> Harness {
         platform_loop,
         recorder,
         store,
+        status,
+        metrics,
         _dir: dir,
     }
+}
+
+fn platform_status(h: &Harness) -> autoinvest::status::PlatformStatus {
+    h.status.snapshot().platforms["fc"].clone()
 }
 
 #[tokio::test]
@@ -160,6 +196,11 @@ async fn the_first_order_goes_out_before_the_poll_is_recorded_and_each_listing_o
     assert_eq!(
         orders[0].1, 0,
         "the first order left before any decision of the poll was recorded"
+    );
+    assert_eq!(
+        *h.recorder.intents_at_order.lock().unwrap(),
+        (1..=50).collect::<Vec<usize>>(),
+        "each listing's order is taken up as soon as it is claimed, before the next claim"
     );
     assert_eq!(h.store.decisions(10_000).unwrap().len(), 50);
     assert!(h
@@ -224,4 +265,78 @@ async fn intents_claimed_while_sending_was_held_go_out_next_cycle_exactly_once()
         gone.state
     );
     assert!(h.store.unresolved().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn placed_orders_are_tracked_until_final_then_never_looked_up_again() {
+    let mut h = harness();
+    let shutdown = CancellationToken::new();
+    let listings: Vec<Opportunity> = (0..3).map(listing).collect();
+
+    // Placed "pending" (not final): the same cycle looks each order up once.
+    h.platform_loop
+        .handle_poll(listings.clone(), true, &shutdown)
+        .await;
+    let mut looked_up = h.recorder.status_lookups.lock().unwrap().clone();
+    looked_up.sort();
+    let mut placed: Vec<String> = h
+        .recorder
+        .orders
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|(id, _)| id.clone())
+        .collect();
+    placed.sort();
+    assert_eq!(looked_up.len(), 3);
+    assert!(looked_up
+        .iter()
+        .zip(&placed)
+        .all(|(order, listing)| order.contains(listing.as_str())));
+    let statuses: Vec<String> = h
+        .store
+        .intents()
+        .unwrap()
+        .into_iter()
+        .map(|i| match i.state {
+            OrderState::Placed {
+                platform_status, ..
+            } => platform_status,
+            other => panic!("not placed: {other:?}"),
+        })
+        .collect();
+    assert_eq!(statuses, ["funded"; 3]);
+
+    // "funded" is final: later cycles look nothing up.
+    h.platform_loop.handle_poll(listings, true, &shutdown).await;
+    h.platform_loop
+        .handle_poll(Vec::new(), true, &shutdown)
+        .await;
+    assert_eq!(h.recorder.status_lookups.lock().unwrap().len(), 3);
+}
+
+#[tokio::test]
+async fn the_status_board_and_gauge_count_what_the_store_holds() {
+    let mut h = harness();
+    let shutdown = CancellationToken::new();
+
+    // Claimed and held: unresolved, nothing placed yet.
+    h.platform_loop
+        .handle_poll((0..4).map(listing).collect(), false, &shutdown)
+        .await;
+    let held = platform_status(&h);
+    assert_eq!(held.unresolved_intents, 4);
+    assert_eq!(held.orders_today, 0);
+    assert_eq!(h.metrics.unresolved_intents.get(), 4);
+
+    // Sent: four held and two new orders of 25.00, placed today.
+    h.platform_loop
+        .handle_poll((0..6).map(listing).collect(), true, &shutdown)
+        .await;
+    let sent = platform_status(&h);
+    assert_eq!(sent.unresolved_intents, 0);
+    assert_eq!(sent.orders_today, 6);
+    assert_eq!(sent.amount_today, dec!(150));
+    assert_eq!(h.metrics.unresolved_intents.get(), 0);
+    assert_eq!(h.store.intents().unwrap().len(), 6);
 }

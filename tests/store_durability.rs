@@ -1,6 +1,6 @@
 //! The store's promises, on a real sled database: an intent is claimed once, moves only
-//! as the state machine allows, survives a reopen, a SIGKILL right after `claim`
-//! returned and SIGKILLs at random moments among writes and flushes (one and several
+//! as the state machine allows, survives a reopen, a SIGKILL right after `claim` (or
+//! `claim_all`) returned and SIGKILLs at random moments among writes and flushes (one and several
 //! writer threads), and concurrent writers cannot both win.
 
 use autoinvest::decision::{Decision, Verdict};
@@ -28,6 +28,9 @@ const DEFAULT_KILL_CYCLES: u32 = 30;
 const KILL_SEED_VAR: &str = "AUTOINVEST_STORE_KILL_SEED";
 /// How many intents the child claims before it idles, waiting to be killed.
 const CHILD_CLAIMS: usize = 150;
+/// How many claims the child acknowledges in all: every odd one has a sibling claimed
+/// with it.
+const CHILD_ACKNOWLEDGED: usize = CHILD_CLAIMS + CHILD_CLAIMS / 2;
 
 fn at(minute: u32) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 20, 21, minute, 0).unwrap()
@@ -288,7 +291,19 @@ fn crash_child_claims_until_killed() {
     println!();
     for i in 0..CHILD_CLAIMS {
         let claimed = intent(&format!("{prefix}-{i}"));
-        assert!(store.claim(&claimed).unwrap());
+        if i % 2 == 0 {
+            assert!(store.claim(&claimed).unwrap());
+        } else {
+            // As a poll cycle claims an opportunity's intents: several, one flush.
+            let sibling = intent(&format!("{prefix}-{i}-sibling"));
+            assert_eq!(
+                store
+                    .claim_all(&[claimed.clone(), sibling.clone()])
+                    .unwrap(),
+                [true, true]
+            );
+            println!("claimed {}", sibling.key);
+        }
         println!("claimed {}", claimed.key);
         if i % 3 == 0 {
             store
@@ -344,7 +359,7 @@ fn crash_after_claim_returned_loses_no_intent() {
     let mut sending: Vec<String> = Vec::new();
     // Kill after this many acknowledged claims; the last waits for all of them, so the
     // child dies idle rather than mid-write.
-    for (cycle, kill_after) in [1, 4, 17, 60, CHILD_CLAIMS].into_iter().enumerate() {
+    for (cycle, kill_after) in [1, 4, 17, 60, CHILD_ACKNOWLEDGED].into_iter().enumerate() {
         let (mut child, mut stdout) = spawn_child(
             "crash_child_claims_until_killed",
             dir.path(),
@@ -386,7 +401,7 @@ fn crash_after_claim_returned_loses_no_intent() {
     }
     assert_eq!(
         claimed.len(),
-        1 + 4 + 17 + 60 + CHILD_CLAIMS,
+        1 + 4 + 17 + 60 + CHILD_ACKNOWLEDGED,
         "every cycle ran to its kill point"
     );
 }
