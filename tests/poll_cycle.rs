@@ -36,6 +36,21 @@ struct Recorder {
     status_lookups: Mutex<Vec<String>>,
 }
 
+impl Recorder {
+    /// The listings an order was sent for, sorted.
+    fn listings_ordered(&self) -> Vec<String> {
+        let mut listings: Vec<String> = self
+            .orders
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(id, _)| id.clone())
+            .collect();
+        listings.sort();
+        listings
+    }
+}
+
 #[async_trait]
 impl PlatformClient for Recorder {
     fn id(&self) -> &PlatformId {
@@ -237,15 +252,7 @@ async fn intents_claimed_while_sending_was_held_go_out_next_cycle_exactly_once()
     second.retain(|o| o.id != "listing-003");
     h.platform_loop.handle_poll(second, true, &shutdown).await;
 
-    let mut sent: Vec<String> = h
-        .recorder
-        .orders
-        .lock()
-        .unwrap()
-        .iter()
-        .map(|(id, _)| id.clone())
-        .collect();
-    sent.sort();
+    let sent = h.recorder.listings_ordered();
     let mut expected: Vec<String> = (0..15)
         .filter(|n| *n != 3)
         .map(|n| format!("listing-{n:03}"))
@@ -279,15 +286,7 @@ async fn placed_orders_are_tracked_until_final_then_never_looked_up_again() {
         .await;
     let mut looked_up = h.recorder.status_lookups.lock().unwrap().clone();
     looked_up.sort();
-    let mut placed: Vec<String> = h
-        .recorder
-        .orders
-        .lock()
-        .unwrap()
-        .iter()
-        .map(|(id, _)| id.clone())
-        .collect();
-    placed.sort();
+    let placed = h.recorder.listings_ordered();
     assert_eq!(looked_up.len(), 3);
     assert!(looked_up
         .iter()
