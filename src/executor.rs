@@ -484,8 +484,6 @@ fn pick_order(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::opportunity::{OpportunityKind, PurchaseMode};
-    use crate::order::IdempotencyKey;
     use rust_decimal_macros::dec;
 
     fn order(id: &str, listing: &str, amount: rust_decimal::Decimal) -> PlatformOrder {
@@ -501,23 +499,11 @@ mod tests {
     fn picks_a_free_order_preferring_the_exact_amount() {
         let now = Utc::now();
         let intent = OrderIntent {
-            key: IdempotencyKey::derive(&PlatformId::new("fc"), "s", "L", "once"),
-            platform: PlatformId::new("fc"),
-            strategy: "s".into(),
-            opportunity_id: "L".into(),
-            opportunity_kind: OpportunityKind::Loan,
-            purchase: PurchaseMode::Fractional,
             amount: dec!(50),
-            shares: None,
-            grade: None,
-            reason: String::new(),
-            slot: "once".into(),
-            created_at: now,
-            updated_at: now,
             state: OrderState::Unknown {
                 error: "timeout".into(),
             },
-            dry_run: false,
+            ..OrderIntent::for_test("fc", "L", now)
         };
         let taken: HashSet<String> = ["o1".to_string()].into();
         let found = pick_order(

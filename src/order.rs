@@ -168,6 +168,33 @@ pub struct OrderIntent {
     pub dry_run: bool,
 }
 
+#[cfg(test)]
+impl OrderIntent {
+    /// For unit tests: a claimed $25.00 fractional loan intent of strategy "s" (slot
+    /// "once", grade "A") on `platform`, created and updated at `at`. Tests override
+    /// the fields that matter to them.
+    pub(crate) fn for_test(platform: &str, opportunity_id: &str, at: DateTime<Utc>) -> Self {
+        let platform = PlatformId::new(platform);
+        OrderIntent {
+            key: IdempotencyKey::derive(&platform, "s", opportunity_id, "once"),
+            platform,
+            strategy: "s".into(),
+            opportunity_id: opportunity_id.into(),
+            opportunity_kind: OpportunityKind::Loan,
+            purchase: PurchaseMode::Fractional,
+            amount: Decimal::new(2500, 2),
+            shares: None,
+            grade: Some("A".into()),
+            reason: "test".into(),
+            slot: "once".into(),
+            created_at: at,
+            updated_at: at,
+            state: OrderState::Claimed,
+            dry_run: false,
+        }
+    }
+}
+
 /// What a platform reports about an order (a POST answer or a lookup row).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PlatformOrder {

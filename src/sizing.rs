@@ -376,7 +376,7 @@ pub fn verify(
 mod tests {
     use super::*;
     use crate::opportunity::{OpportunityKind, PlatformId, PlatformKind};
-    use crate::order::{IdempotencyKey, OrderIntent, OrderState};
+    use crate::order::OrderIntent;
     use crate::portfolio::Portfolio;
     use chrono::{TimeZone, Utc};
     use rust_decimal_macros::dec;
@@ -413,21 +413,9 @@ mod tests {
         let now = Utc.with_ymd_and_hms(2026, 11, 23, 12, 0, 0).unwrap();
         p.set_today(now.date_naive());
         p.record(&OrderIntent {
-            key: IdempotencyKey::derive(&PlatformId::new("fc"), "s", "other", "once"),
-            platform: PlatformId::new("fc"),
-            strategy: "s".into(),
-            opportunity_id: "other".into(),
-            opportunity_kind: OpportunityKind::Loan,
-            purchase: PurchaseMode::Fractional,
             amount,
-            shares: None,
             grade: None,
-            reason: String::new(),
-            slot: "once".into(),
-            created_at: now,
-            updated_at: now,
-            state: OrderState::Claimed,
-            dry_run: false,
+            ..OrderIntent::for_test("fc", "other", now)
         });
     }
 

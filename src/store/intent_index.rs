@@ -146,29 +146,14 @@ impl IntentIndex {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::opportunity::{OpportunityKind, PurchaseMode};
     use chrono::TimeZone;
     use rust_decimal_macros::dec;
 
     fn intent(platform: &str, id: &str, day: u32, state: OrderState) -> OrderIntent {
-        let platform = PlatformId::new(platform);
         let created = Utc.with_ymd_and_hms(2026, 1, day, 12, 0, 0).unwrap();
         OrderIntent {
-            key: IdempotencyKey::derive(&platform, "s", id, "once"),
-            platform,
-            strategy: "s".into(),
-            opportunity_id: id.into(),
-            opportunity_kind: OpportunityKind::Loan,
-            purchase: PurchaseMode::Fractional,
-            amount: dec!(50),
-            shares: None,
-            grade: None,
-            reason: String::new(),
-            slot: "once".into(),
-            created_at: created,
-            updated_at: created,
             state,
-            dry_run: false,
+            ..OrderIntent::for_test(platform, id, created)
         }
     }
 

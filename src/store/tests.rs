@@ -3,7 +3,7 @@
 
 use super::*;
 use crate::decision::Verdict;
-use crate::opportunity::{PlatformId, PurchaseMode};
+use crate::opportunity::PlatformId;
 use chrono::{Duration, TimeZone};
 use rust_decimal_macros::dec;
 use tempfile::TempDir;
@@ -13,23 +13,9 @@ fn at(day: u32) -> DateTime<Utc> {
 }
 
 fn intent(opportunity_id: &str, kind: OpportunityKind, created: DateTime<Utc>) -> OrderIntent {
-    let platform = PlatformId::new("fc");
     OrderIntent {
-        key: IdempotencyKey::derive(&platform, "s", opportunity_id, "once"),
-        platform,
-        strategy: "s".into(),
-        opportunity_id: opportunity_id.into(),
         opportunity_kind: kind,
-        purchase: PurchaseMode::Fractional,
-        amount: dec!(25.00),
-        shares: None,
-        grade: Some("A".into()),
-        reason: "test".into(),
-        slot: "once".into(),
-        created_at: created,
-        updated_at: created,
-        state: OrderState::Claimed,
-        dry_run: false,
+        ..OrderIntent::for_test("fc", opportunity_id, created)
     }
 }
 
