@@ -132,11 +132,7 @@ impl Store {
     /// while opening).
     fn build_intent_index(&self) -> Result<(), StoreError> {
         let mut index = self.index();
-        for entry in self.intents.iter() {
-            let (key, value) = entry.map_err(|e| self.io(e))?;
-            index.add(&decode_intent(&String::from_utf8_lossy(&key), &value)?);
-        }
-        Ok(())
+        self.for_each_intent(|intent| index.add(&intent))
     }
 
     /// The in-memory index. A poisoned lock is used as is: the index only feeds order
@@ -295,12 +291,18 @@ impl Store {
     /// skipped: forgetting an intent could mean sending its order twice.
     pub fn intents(&self) -> Result<Vec<OrderIntent>, StoreError> {
         let mut all = Vec::new();
-        for entry in self.intents.iter() {
-            let (key, value) = entry.map_err(|e| self.io(e))?;
-            all.push(decode_intent(&String::from_utf8_lossy(&key), &value)?);
-        }
+        self.for_each_intent(|intent| all.push(intent))?;
         all.sort_by(|a, b| a.created_at.cmp(&b.created_at).then(a.key.cmp(&b.key)));
         Ok(all)
+    }
+
+    /// Decodes every stored intent in key order; the first unreadable one is the error.
+    fn for_each_intent(&self, mut each: impl FnMut(OrderIntent)) -> Result<(), StoreError> {
+        for entry in self.intents.iter() {
+            let (key, value) = entry.map_err(|e| self.io(e))?;
+            each(decode_intent(&String::from_utf8_lossy(&key), &value)?);
+        }
+        Ok(())
     }
 
     /// Intents not in a final state (to reconcile or send), oldest first. Reads only
