@@ -143,9 +143,12 @@ impl Engine {
     ) -> Verdict {
         // Timed only where it is reported: a backtest has no metrics and makes millions
         // of calls.
-        let started = self.metrics.as_ref().map(|_| Instant::now());
+        let timed = self
+            .metrics
+            .as_ref()
+            .map(|metrics| (metrics, Instant::now()));
         let answer = slot.strategy.decide_prepared(script_opp, portfolio.view());
-        if let (Some(metrics), Some(started)) = (&self.metrics, started) {
+        if let Some((metrics, started)) = timed {
             metrics
                 .strategy_eval_seconds
                 .observe(started.elapsed().as_secs_f64());
