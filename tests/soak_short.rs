@@ -5,11 +5,12 @@
 //! second (the sandbox's own count), the pacer kept busy, and a store that stays
 //! bounded — records by what pruning keeps, and its size on disk flat.
 
+mod common;
+
 use autoinvest::config::Config;
 use autoinvest::sandbox::{self, SandboxHandle, SandboxOptions};
 use autoinvest::scheduler::{self, RunOptions};
 use autoinvest::store::Store;
-use serde_json::Value;
 use std::path::Path;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
@@ -65,27 +66,6 @@ fn saturating_sandbox() -> SandboxOptions {
     }
 }
 
-/// The sandbox's Funding Circle orders.
-async fn orders(sandbox: &SandboxHandle) -> Vec<Value> {
-    let body: Value = reqwest::get(format!("http://{}/__sandbox/ledger", sandbox.addr))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    body["fundingcircle"]["orders"].as_array().unwrap().clone()
-}
-
-async fn stats(sandbox: &SandboxHandle) -> Value {
-    let body: Value = reqwest::get(format!("http://{}/__sandbox/stats", sandbox.addr))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    body["fundingcircle"].clone()
-}
-
 fn dir_bytes(dir: &Path) -> u64 {
     let mut total = 0;
     for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
@@ -125,7 +105,7 @@ async fn saturated_run_keeps_the_rate_limit_and_a_bounded_store() {
     while started.elapsed() < RUN_FOR {
         tokio::time::sleep(SAMPLE_EVERY).await;
         store_sizes.push(dir_bytes(&state));
-        let now = stats(&sandbox).await;
+        let now = common::stats(sandbox.addr).await;
         eprintln!(
             "{:>5.1}s posts {} 429s {} max/1s {} orders {} store {} bytes",
             started.elapsed().as_secs_f64(),
@@ -136,10 +116,13 @@ async fn saturated_run_keeps_the_rate_limit_and_a_bounded_store() {
             store_sizes.last().unwrap_or(&0)
         );
     }
-    let during = stats(&sandbox).await;
+    let during = common::stats(sandbox.addr).await;
     shutdown.cancel();
     daemon.await.unwrap().expect("the daemon stops cleanly");
-    let placed = orders(&sandbox).await;
+    let placed = common::ledger(sandbox.addr).await["orders"]
+        .as_array()
+        .unwrap()
+        .clone();
     sandbox_stop.cancel();
 
     // Pruning never leads to a second order: one per strategy per listing at most.

@@ -94,7 +94,17 @@ pub fn load(path: &Path) -> Config {
 
 /// The sandbox's Funding Circle ledger.
 pub async fn ledger(addr: std::net::SocketAddr) -> Value {
-    let body: Value = reqwest::get(format!("http://{addr}/__sandbox/ledger"))
+    fundingcircle_part(addr, "ledger").await
+}
+
+/// The sandbox's Funding Circle order-POST counters (`GET /__sandbox/stats`).
+pub async fn stats(addr: std::net::SocketAddr) -> Value {
+    fundingcircle_part(addr, "stats").await
+}
+
+/// The Funding Circle part of the sandbox's `GET /__sandbox/{what}` answer.
+async fn fundingcircle_part(addr: std::net::SocketAddr, what: &str) -> Value {
+    let body: Value = reqwest::get(format!("http://{addr}/__sandbox/{what}"))
         .await
         .unwrap()
         .json()
