@@ -6,6 +6,8 @@
 //! - `api`: what scripts see (`o`, a [`ScriptOpportunity`], and `p`, a [`PortfolioView`]).
 //! - `answer`: the returned value → [`StrategyAnswer`].
 //! - `diagnostics`: Rhai errors → [`StrategyError`] naming script, line and column.
+//! - `compiled`: a faster evaluator for the common subset of Rhai that strategies
+//!   use; anything outside it, and every error, is left to Rhai itself.
 //!
 //! The script's top level is never run: only `decide` is called, so code outside
 //! functions has no effect (and, with strict variables, `decide` cannot read
@@ -13,6 +15,7 @@
 
 mod answer;
 pub mod api;
+mod compiled;
 mod diagnostics;
 pub mod engine;
 
@@ -73,6 +76,9 @@ pub struct Strategy {
     label: String,
     engine: Engine,
     ast: AST,
+    /// `decide` lowered to the faster evaluator, when every construct in it is one
+    /// the evaluator supports.
+    compiled: Option<compiled::Program>,
     /// Wall-clock budget per call ([`StrategyLimits::max_duration`]).
     time_limit: Duration,
 }
@@ -117,11 +123,13 @@ impl Strategy {
             .compile(source)
             .map_err(|err| StrategyError::compile(label, &err))?;
         require_decide(&ast).map_err(|message| StrategyError::whole_script(label, message))?;
+        let compiled = compiled::Program::lower(&ast, limits);
         Ok(Strategy {
             name: name.to_string(),
             label: label.to_string(),
             engine,
             ast,
+            compiled,
             time_limit: limits.max_duration,
         })
     }
@@ -146,7 +154,30 @@ impl Strategy {
 
     /// [`Strategy::decide`] on an opportunity already wrapped for scripts, so several
     /// strategies can evaluate it without copying it for each.
+    ///
+    /// Runs the compiled form of `decide` when there is one; a call it cannot finish
+    /// exactly as Rhai would (an error, a value of a type it does not handle) runs
+    /// again in Rhai, which gives the answer or the error. `decide` has no side
+    /// effects, so running it twice is safe.
     pub fn decide_prepared(
+        &self,
+        o: &ScriptOpportunity,
+        p: &PortfolioView,
+    ) -> Result<StrategyAnswer, StrategyError> {
+        if let Some(answer) = self.compiled.as_ref().and_then(|c| c.decide(o, p)) {
+            return Ok(answer);
+        }
+        self.decide_interpreted(o, p)
+    }
+
+    /// Whether `decide` runs compiled (see [`Strategy::decide_prepared`]).
+    pub fn is_compiled(&self) -> bool {
+        self.compiled.is_some()
+    }
+
+    /// `decide(o, p)` in Rhai's interpreter only: the reference the compiled form is
+    /// tested against.
+    pub fn decide_interpreted(
         &self,
         o: &ScriptOpportunity,
         p: &PortfolioView,
