@@ -5,6 +5,7 @@
 use crate::app;
 use crate::backtest::{self, generate, import::Format, report::summary, BacktestOptions};
 use crate::config::{Config, Mode};
+use crate::engine::StrategySlot;
 use crate::notify::{self, NotifyTarget};
 use crate::opportunity::{Opportunity, PlatformKind};
 use crate::portfolio::Portfolio;
@@ -232,13 +233,24 @@ pub fn execute(cli: Cli) -> Result<ExitCode, Failure> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Check => {
-            let config = load_valid(&cli.config)?;
+            let (config, strategies) = load_valid_with_strategies(&cli.config)?;
             println!(
                 "{}: OK — {} platform account(s), {} strategy(ies) compiled",
                 cli.config.display(),
                 config.platforms.len(),
-                config.strategies.iter().filter(|s| s.enabled).count()
+                strategies.len()
             );
+            for slot in &strategies {
+                let strategy = &slot.strategy;
+                match strategy.interpreted_because() {
+                    None => println!("  {}: fast evaluator", strategy.name()),
+                    Some(reason) => println!(
+                        "  {}: Rhai's interpreter, slower ({}: {reason})",
+                        strategy.name(),
+                        strategy.label()
+                    ),
+                }
+            }
             Ok(ExitCode::SUCCESS)
         }
         Command::Orders {
@@ -341,16 +353,23 @@ fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
 /// Loads the config and compiles its strategies; any problem is an exit-2 failure
 /// listing every error.
 fn load_valid(path: &Path) -> Result<Config, Failure> {
+    load_valid_with_strategies(path).map(|(config, _)| config)
+}
+
+/// Loads the config and compiles its enabled strategies; every problem is reported.
+fn load_valid_with_strategies(path: &Path) -> Result<(Config, Vec<StrategySlot>), Failure> {
     let config = Config::load(path).map_err(Failure::invalid)?;
-    if let Err(errors) = app::compile_strategies(&config) {
-        let text = errors
-            .iter()
-            .map(|e| e.to_string())
-            .collect::<Vec<_>>()
-            .join("\n");
-        return Err(Failure::invalid(anyhow::anyhow!(text)));
+    match app::compile_strategies(&config) {
+        Ok(strategies) => Ok((config, strategies)),
+        Err(errors) => {
+            let text = errors
+                .iter()
+                .map(|e| e.to_string())
+                .collect::<Vec<_>>()
+                .join("\n");
+            Err(Failure::invalid(anyhow::anyhow!(text)))
+        }
     }
-    Ok(config)
 }
 
 /// Cancels the token on SIGINT or SIGTERM.

@@ -32,6 +32,14 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::Path;
 use std::time::Duration;
 
+/// Set to `rhai` to run every strategy in Rhai's interpreter only (a way around the
+/// fast evaluator without a new release, should it ever be suspected).
+pub const EVALUATOR_ENV: &str = "AUTOINVEST_STRATEGY_EVALUATOR";
+
+fn interpreter_forced() -> bool {
+    std::env::var(EVALUATOR_ENV).is_ok_and(|v| v.eq_ignore_ascii_case("rhai"))
+}
+
 /// The function every strategy defines, and its parameter count (`o`, `p`).
 const DECIDE: &str = "decide";
 const DECIDE_PARAMS: usize = 2;
@@ -76,9 +84,9 @@ pub struct Strategy {
     label: String,
     engine: Engine,
     ast: AST,
-    /// `decide` lowered to the faster evaluator, when every construct in it is one
-    /// the evaluator supports.
-    compiled: Option<compiled::Program>,
+    /// `decide` lowered to the faster evaluator, or why it could not be (a construct
+    /// the evaluator does not support).
+    compiled: Result<compiled::Program, String>,
     /// Wall-clock budget per call ([`StrategyLimits::max_duration`]).
     time_limit: Duration,
 }
@@ -123,7 +131,11 @@ impl Strategy {
             .compile(source)
             .map_err(|err| StrategyError::compile(label, &err))?;
         require_decide(&ast).map_err(|message| StrategyError::whole_script(label, message))?;
-        let compiled = compiled::Program::lower(&engine, &ast, label);
+        let compiled = if interpreter_forced() {
+            Err(format!("{EVALUATOR_ENV}=rhai"))
+        } else {
+            compiled::Program::lower(&engine, &ast)
+        };
         Ok(Strategy {
             name: name.to_string(),
             label: label.to_string(),
@@ -164,7 +176,7 @@ impl Strategy {
         o: &ScriptOpportunity,
         p: &PortfolioView,
     ) -> Result<StrategyAnswer, StrategyError> {
-        if let Some(answer) = self.compiled.as_ref().and_then(|c| c.decide(o, p)) {
+        if let Some(answer) = self.compiled.as_ref().ok().and_then(|c| c.decide(o, p)) {
             return Ok(answer);
         }
         self.decide_interpreted(o, p)
@@ -172,7 +184,13 @@ impl Strategy {
 
     /// Whether `decide` runs compiled (see [`Strategy::decide_prepared`]).
     pub fn is_compiled(&self) -> bool {
-        self.compiled.is_some()
+        self.compiled.is_ok()
+    }
+
+    /// Why `decide` runs in Rhai's interpreter only (`None` when it runs compiled):
+    /// the first construct the compiled evaluator does not support.
+    pub fn interpreted_because(&self) -> Option<&str> {
+        self.compiled.as_ref().err().map(String::as_str)
     }
 
     /// `decide(o, p)` in Rhai's interpreter only: the reference the compiled form is

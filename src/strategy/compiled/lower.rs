@@ -18,14 +18,39 @@ use rhai::{
 };
 use std::collections::HashMap;
 
-/// Why a script is not lowered (shown in debug logs and tests).
+/// Why a script is not lowered: what it uses, and where (`autoinvest check` shows it).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) struct Unsupported(pub String);
+pub(super) struct Unsupported {
+    line: Option<usize>,
+    what: String,
+}
+
+impl Unsupported {
+    /// Places the error at `position` unless a node inside already placed it.
+    fn at(mut self, position: rhai::Position) -> Self {
+        if self.line.is_none() {
+            self.line = position.line();
+        }
+        self
+    }
+}
+
+impl std::fmt::Display for Unsupported {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.line {
+            Some(line) => write!(f, "line {line}: {}", self.what),
+            None => f.write_str(&self.what),
+        }
+    }
+}
 
 type Lowered<T> = Result<T, Unsupported>;
 
 fn unsupported<T>(what: impl Into<String>) -> Lowered<T> {
-    Err(Unsupported(what.into()))
+    Err(Unsupported {
+        line: None,
+        what: what.into(),
+    })
 }
 
 /// The lowered body of `decide(o, p)` and the number of variable slots it uses.
@@ -140,7 +165,7 @@ impl<'e> Lowerer<'e> {
             .find_map(|scope| scope.iter().rev().find(|v| v.name == name));
         match found {
             Some(variable) => Ok(variable),
-            None => unsupported(format!("variable {name} is not a local")),
+            None => unsupported(format!("the variable {name}, defined outside decide")),
         }
     }
 
@@ -171,6 +196,11 @@ impl<'e> Lowerer<'e> {
 
     fn statement(&mut self, statement: &RhaiStmt) -> Lowered<Stmt> {
         self.nodes += 1;
+        self.statement_at(statement)
+            .map_err(|err| err.at(statement.position()))
+    }
+
+    fn statement_at(&mut self, statement: &RhaiStmt) -> Lowered<Stmt> {
         Ok(match statement {
             RhaiStmt::Noop(..) => Stmt::Expr(Expr::Constant(Constant::Unit)),
             RhaiStmt::Expr(expr) => Stmt::Expr(self.expr(expr)?),
@@ -220,7 +250,12 @@ impl<'e> Lowerer<'e> {
                 }
                 Stmt::Return(value.as_deref().map(|v| self.expr(v)).transpose()?)
             }
-            other => return unsupported(format!("the statement {other:?}")),
+            RhaiStmt::While(..) | RhaiStmt::Do(..) | RhaiStmt::For(..) => {
+                return unsupported("a loop (while, do, loop or for)")
+            }
+            RhaiStmt::BreakLoop(..) => return unsupported("break or continue"),
+            RhaiStmt::TryCatch(..) => return unsupported("try/catch"),
+            _ => return unsupported("a statement of a kind it does not support"),
         })
     }
 
@@ -260,6 +295,10 @@ impl<'e> Lowerer<'e> {
 
     fn expr(&mut self, expr: &RhaiExpr) -> Lowered<Expr> {
         self.nodes += 1;
+        self.expr_at(expr).map_err(|err| err.at(expr.position()))
+    }
+
+    fn expr_at(&mut self, expr: &RhaiExpr) -> Lowered<Expr> {
         Ok(match expr {
             RhaiExpr::DynamicConstant(value, _) => Expr::Constant(constant(value)?),
             RhaiExpr::BoolConstant(b, _) => Expr::Constant(Constant::Bool(*b)),
@@ -308,7 +347,9 @@ impl<'e> Lowerer<'e> {
             RhaiExpr::And(items, _) => Expr::And(self.exprs(items.iter())?),
             RhaiExpr::Or(items, _) => Expr::Or(self.exprs(items.iter())?),
             RhaiExpr::Coalesce(items, _) => Expr::Coalesce(self.exprs(items.iter())?),
-            other => return unsupported(format!("the expression {other:?}")),
+            RhaiExpr::CharConstant(..) => return unsupported("a character literal"),
+            RhaiExpr::ThisPtr(..) => return unsupported("this"),
+            _ => return unsupported("an expression of a kind it does not support"),
         })
     }
 
@@ -353,17 +394,17 @@ impl<'e> Lowerer<'e> {
                 let base = self.chain(base, &index.lhs)?;
                 Expr::Index(Box::new(base), Box::new(self.index_value(&index.rhs)?))
             }
-            other => return unsupported(format!("the chain element {other:?}")),
+            _ => return unsupported("a property chain of a kind it does not support"),
         })
     }
 
     fn method(&self, call: &FnCallExpr) -> Lowered<Method> {
         if call.capture_parent_scope || call.is_operator_call() {
-            return unsupported(format!("the call {}", call.name));
+            return unsupported(format!("the call {}()", call.name));
         }
         match Method::from_name(call.name.as_str()) {
             Some(method) => Ok(method),
-            None => unsupported(format!("the function {}", call.name)),
+            None => unsupported(format!("the function {}()", call.name)),
         }
     }
 
@@ -426,7 +467,7 @@ fn constant(value: &Dynamic) -> Lowered<Constant> {
                 .collect::<Lowered<_>>()?,
         ));
     }
-    unsupported(format!("the constant {value:?}"))
+    unsupported(format!("a constant of type {}", value.type_name()))
 }
 
 /// `true` when hashing switch values the evaluator's way gives Rhai's case hashes.

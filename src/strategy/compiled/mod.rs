@@ -38,24 +38,20 @@ pub(super) struct Program {
 }
 
 impl Program {
-    /// Lowers `decide(o, p)` from `ast`, compiled by `engine`; `None` (with the reason
-    /// in a debug log) when it uses anything outside the supported subset.
-    pub(super) fn lower(engine: &Engine, ast: &AST, label: &str) -> Option<Program> {
-        match lower::lower_decide(engine, ast) {
-            Ok(lowered) => Some(Program {
-                body: lowered.body,
-                slots: lowered.slots,
-                limits: Limits {
-                    string: engine.max_string_size(),
-                    array: engine.max_array_size(),
-                    map: engine.max_map_size(),
-                },
-            }),
-            Err(reason) => {
-                tracing::debug!(script = label, reason = %reason.0, "strategy runs in Rhai's interpreter");
-                None
-            }
-        }
+    /// Lowers `decide(o, p)` from `ast`, compiled by `engine`; the error says what it
+    /// uses outside the supported subset.
+    pub(super) fn lower(engine: &Engine, ast: &AST) -> Result<Program, String> {
+        let lowered =
+            lower::lower_decide(engine, ast).map_err(|unsupported| unsupported.to_string())?;
+        Ok(Program {
+            body: lowered.body,
+            slots: lowered.slots,
+            limits: Limits {
+                string: engine.max_string_size(),
+                array: engine.max_array_size(),
+                map: engine.max_map_size(),
+            },
+        })
     }
 
     /// The answer Rhai would give, or `None` to let Rhai run the call.
