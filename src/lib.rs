@@ -15,7 +15,8 @@
 //! - [`order`]: order intents, idempotency keys and the order state machine.
 //! - [`decision`]: the record of one evaluation (buy / skip / error).
 //! - [`portfolio`]: what is committed, by day, grade, platform, strategy; the view scripts get.
-//! - [`strategy`]: the sandboxed Rhai engine and the script API.
+//! - [`strategy`]: the sandboxed Rhai engine, the script API, and the fast evaluator
+//!   for the common subset of Rhai (Rhai runs whatever it does not cover).
 //! - [`sizing`]: per-transaction limits, increments, whole loans, budgets.
 //! - [`engine`]: the pure decision core (strategies → sizing → decisions).
 //! - [`pacing`]: governor limiters per platform account, 429 back-off.

@@ -23,6 +23,9 @@ pub(super) enum Stop<'a> {
 
 type Flow<'a, T> = Result<T, Stop<'a>>;
 
+/// Room reserved for an interpolated string: a typical reason fits without regrowing.
+const INTERPOLATED_CAPACITY: usize = 64;
+
 fn give_up<'a, T>() -> Flow<'a, T> {
     Err(Stop::GiveUp)
 }
@@ -52,9 +55,12 @@ impl Limits {
     }
 }
 
-/// One evaluation: the variables' slots, `o`, `p` and the limits.
+/// The variables of one evaluation; strategies have few, so they live on the stack.
+pub(super) type Slots<'a> = smallvec::SmallVec<[Value<'a>; 16]>;
+
+/// One evaluation: the variables' slots (`o` and `p` first) and the limits.
 pub(super) struct Run<'a> {
-    pub slots: Vec<Value<'a>>,
+    pub slots: Slots<'a>,
     pub limits: Limits,
 }
 
@@ -103,7 +109,8 @@ impl<'a> Run<'a> {
             Stmt::Switch(switch) => {
                 let value = self.expr(&switch.value)?;
                 let hash = switch_value_hash(&value).ok_or(Stop::GiveUp)?;
-                let arm = switch.cases.get(&hash).copied().or(switch.default);
+                let case = switch.cases.iter().find(|(case, _)| *case == hash);
+                let arm = case.map(|&(_, arm)| arm).or(switch.default);
                 match arm.map(|index| switch.arms.get(index)) {
                     None => Ok(Value::Unit),
                     Some(Some(arm)) => self.expr(arm),
@@ -163,7 +170,7 @@ impl<'a> Run<'a> {
                 Ok(value)
             }
             Expr::Interpolated(parts) => {
-                let mut text = String::new();
+                let mut text = String::with_capacity(INTERPOLATED_CAPACITY);
                 for part in parts {
                     let value = self.expr(part)?;
                     value::write_display(&value, &mut text).ok_or(Stop::GiveUp)?;

@@ -16,7 +16,6 @@ use rhai::{
     ASTFlags, ASTNode, Dynamic, Engine, Expr as RhaiExpr, FnCallExpr, Map, Stmt as RhaiStmt,
     StmtBlock, AST,
 };
-use std::collections::HashMap;
 
 /// Why a script is not lowered: what it uses, and where (`autoinvest check` shows it).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -274,12 +273,12 @@ impl<'e> Lowerer<'e> {
             }
             arms.push(self.expr(&case.rhs)?);
         }
-        let mut cases = HashMap::with_capacity(collection.cases.len());
+        let mut cases = Vec::with_capacity(collection.cases.len());
         for (hash, blocks) in collection.cases.iter() {
             let Some(&first) = blocks.blocks.first() else {
                 return unsupported("switch case without a block");
             };
-            cases.insert(*hash, first);
+            cases.push((*hash, first));
         }
         Ok(Switch {
             value: self.expr(value)?,

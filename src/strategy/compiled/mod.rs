@@ -22,7 +22,7 @@ mod value;
 use super::answer;
 use super::{ScriptOpportunity, StrategyAnswer};
 use crate::portfolio::PortfolioView;
-use eval::{Limits, Run, Stop};
+use eval::{Limits, Run, Slots, Stop};
 use rhai::{Dynamic, Engine, AST};
 use std::borrow::Cow;
 use std::hash::{BuildHasher, Hash, Hasher};
@@ -60,10 +60,10 @@ impl Program {
         o: &ScriptOpportunity,
         p: &PortfolioView,
     ) -> Option<StrategyAnswer> {
-        let mut slots = vec![Value::Unit; self.slots];
-        let (o_slot, p_slot) = slots.split_at_mut(1);
-        *o_slot.first_mut()? = Value::Opportunity(o.opportunity());
-        *p_slot.first_mut()? = Value::Portfolio(p);
+        let mut slots = Slots::with_capacity(self.slots);
+        slots.push(Value::Opportunity(o.opportunity()));
+        slots.push(Value::Portfolio(p));
+        slots.resize_with(self.slots, || Value::Unit);
         let mut run = Run {
             slots,
             limits: self.limits,

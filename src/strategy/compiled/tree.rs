@@ -4,7 +4,6 @@
 
 use super::value::BinaryOp;
 use rust_decimal::Decimal;
-use std::collections::HashMap;
 
 /// A sequence of statements; its value is the last one's (`()` when empty).
 #[derive(Debug, Default)]
@@ -28,8 +27,8 @@ pub(super) enum Stmt {
 #[derive(Debug)]
 pub(super) struct Switch {
     pub value: Expr,
-    /// Hash of a case's value → index into `arms`.
-    pub cases: HashMap<u64, usize>,
+    /// Hash of a case's value → index into `arms` (a few cases: a scan beats a map).
+    pub cases: Vec<(u64, usize)>,
     pub arms: Vec<Expr>,
     pub default: Option<usize>,
 }
