@@ -391,7 +391,7 @@ fn switch_value_hash(value: &Value<'_>) -> Option<u64> {
         Value::Str(s) => rhai::Dynamic::from(rhai::ImmutableString::from(s.as_ref())),
         _ => return None,
     };
-    Some(super::switch_hash(&dynamic))
+    Some(super::tree::switch_hash(&dynamic))
 }
 
 fn constant_value(constant: &Constant) -> Value<'_> {

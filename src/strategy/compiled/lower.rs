@@ -7,9 +7,9 @@
 //! evaluator would otherwise run (Rhai would call the script's).
 //! Variables are resolved to slots here, with Rhai's block scoping.
 
-use super::switch_hash;
 use super::tree::{
-    Block, Constant, Expr, Method, OpportunityField, PortfolioField, Property, Stmt, Switch,
+    switch_hash, Block, Constant, Expr, Method, OpportunityField, PortfolioField, Property, Stmt,
+    Switch,
 };
 use super::value::BinaryOp;
 use rhai::{
@@ -470,7 +470,7 @@ fn constant(value: &Dynamic) -> Lowered<Constant> {
 }
 
 /// `true` when hashing switch values the evaluator's way gives Rhai's case hashes.
-pub(super) fn probe_switch_hash(engine: &Engine) -> bool {
+fn probe_switch_hash(engine: &Engine) -> bool {
     let mut scope = rhai::Scope::new();
     scope.push("x", ());
     let Ok(ast) = engine.compile_with_scope(&scope, r#"switch x { "probe" => 1, 7 => 2 }"#) else {

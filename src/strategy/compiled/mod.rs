@@ -23,9 +23,8 @@ use super::answer;
 use super::{ScriptOpportunity, StrategyAnswer};
 use crate::portfolio::PortfolioView;
 use eval::{Limits, Run, Slots, Stop};
-use rhai::{Dynamic, Engine, AST};
+use rhai::{Engine, AST};
 use std::borrow::Cow;
-use std::hash::{BuildHasher, Hash, Hasher};
 use tree::Block;
 use value::Value;
 
@@ -120,20 +119,6 @@ fn optional_text(value: Value<'_>) -> Option<Option<String>> {
         Value::Str(text) => Some(Some(Cow::into_owned(text))),
         _ => None,
     }
-}
-
-/// The hash Rhai files a `switch` case under (`calc_switch_value_hash` in Rhai, which
-/// is not public): the value's `Hash` with Rhai's hasher. `lower` checks it against
-/// the cases of a probe script before lowering any `switch`.
-fn switch_hash(value: &Dynamic) -> u64 {
-    let mut hasher = match rhai::config::hashing::get_hashing_seed() {
-        Some([a, b, c, d]) if (a | b | c | d) != 0 => {
-            ahash::RandomState::with_seeds(*a, *b, *c, *d).build_hasher()
-        }
-        _ => ahash::AHasher::default(),
-    };
-    value.hash(&mut hasher);
-    hasher.finish()
 }
 
 #[cfg(test)]

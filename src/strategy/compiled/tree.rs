@@ -3,7 +3,9 @@
 //! constants converted once.
 
 use super::value::BinaryOp;
+use rhai::Dynamic;
 use rust_decimal::Decimal;
+use std::hash::{BuildHasher, Hash, Hasher};
 
 /// A sequence of statements; its value is the last one's (`()` when empty).
 #[derive(Debug, Default)]
@@ -31,6 +33,20 @@ pub(super) struct Switch {
     pub cases: Vec<(u64, usize)>,
     pub arms: Vec<Expr>,
     pub default: Option<usize>,
+}
+
+/// The hash Rhai files a `switch` case under (`calc_switch_value_hash` in Rhai, which
+/// is not public): the value's `Hash` with Rhai's hasher. `lower` checks it against
+/// the cases of a probe script before lowering any `switch`.
+pub(super) fn switch_hash(value: &Dynamic) -> u64 {
+    let mut hasher = match rhai::config::hashing::get_hashing_seed() {
+        Some([a, b, c, d]) if (a | b | c | d) != 0 => {
+            ahash::RandomState::with_seeds(*a, *b, *c, *d).build_hasher()
+        }
+        _ => ahash::AHasher::default(),
+    };
+    value.hash(&mut hasher);
+    hasher.finish()
 }
 
 #[derive(Debug)]
