@@ -1,9 +1,7 @@
 //! Runs the lowered tree on one opportunity and portfolio. Anything it does not do
 //! exactly as Rhai would stops the run with [`Stop::GiveUp`]; Rhai then runs the call.
 
-use super::tree::{
-    Block, Constant, Expr, Method, OpportunityField, PortfolioField, Property, Stmt,
-};
+use super::tree::{Block, Expr, Method, OpportunityField, PortfolioField, Property, Stmt};
 use super::value::{self, BinaryOp, Value};
 use crate::opportunity::{Opportunity, PurchaseMode};
 use crate::portfolio::PortfolioView;
@@ -64,6 +62,14 @@ pub(super) struct Run<'a> {
     pub limits: Limits,
 }
 
+/// An operand, held without borrowing the run: a value computed for it, or where to
+/// read it (a variable or a constant) without copying it.
+enum Operand<'a> {
+    Owned(Value<'a>),
+    Slot(usize),
+    Constant(&'a Value<'static>),
+}
+
 impl<'a> Run<'a> {
     pub(super) fn block(&mut self, block: &'a Block) -> Flow<'a, Value<'a>> {
         let mut last = Value::Unit;
@@ -73,8 +79,30 @@ impl<'a> Run<'a> {
         Ok(last)
     }
 
-    fn slot(&mut self, slot: usize) -> Flow<'a, &mut Value<'a>> {
-        self.slots.get_mut(slot).ok_or(Stop::GiveUp)
+    fn slot(&self, slot: usize) -> Flow<'a, &Value<'a>> {
+        self.slots.get(slot).ok_or(Stop::GiveUp)
+    }
+
+    fn store(&mut self, slot: usize, value: Value<'a>) -> Flow<'a, Value<'a>> {
+        *self.slots.get_mut(slot).ok_or(Stop::GiveUp)? = value;
+        Ok(Value::Unit)
+    }
+
+    /// Evaluates `expr` as an operand: variables and constants are lent, not copied.
+    fn operand(&mut self, expr: &'a Expr) -> Flow<'a, Operand<'a>> {
+        Ok(match expr {
+            Expr::Local(slot) => Operand::Slot(*slot),
+            Expr::Constant(value) => Operand::Constant(value),
+            other => Operand::Owned(self.expr(other)?),
+        })
+    }
+
+    fn view<'s>(&'s self, operand: &'s Operand<'a>) -> Flow<'a, &'s Value<'a>> {
+        match operand {
+            Operand::Owned(value) => Ok(value),
+            Operand::Slot(slot) => self.slot(*slot),
+            Operand::Constant(value) => Ok(value),
+        }
     }
 
     fn statement(&mut self, statement: &'a Stmt) -> Flow<'a, Value<'a>> {
@@ -82,33 +110,34 @@ impl<'a> Run<'a> {
             Stmt::Expr(expr) => self.expr(expr),
             Stmt::Let(slot, expr) | Stmt::Assign(slot, None, expr) => {
                 let value = self.expr(expr)?;
-                *self.slot(*slot)? = value;
-                Ok(Value::Unit)
+                self.store(*slot, value)
             }
             Stmt::Assign(slot, Some(op), expr) => {
-                let rhs = self.expr(expr)?;
-                let lhs = std::mem::replace(self.slot(*slot)?, Value::Unit);
+                let rhs = self.operand(expr)?;
+                let (lhs, rhs) = (self.slot(*slot)?, self.view(&rhs)?);
                 let same_type = matches!(
-                    (&lhs, &rhs),
+                    (lhs, rhs),
                     (Value::Int(_), Value::Int(_)) | (Value::Decimal(_), Value::Decimal(_))
                 ) || (*op == BinaryOp::Add
-                    && matches!((&lhs, &rhs), (Value::Str(_), Value::Str(_))));
+                    && matches!((lhs, rhs), (Value::Str(_), Value::Str(_))));
                 if !same_type {
                     return give_up();
                 }
                 let result =
                     value::binary(*op, lhs, rhs, self.limits.string).ok_or(Stop::GiveUp)?;
-                *self.slot(*slot)? = result;
-                Ok(Value::Unit)
+                self.store(*slot, result)
             }
-            Stmt::If(condition, then, otherwise) => match self.expr(condition)? {
-                Value::Bool(true) => self.block(then),
-                Value::Bool(false) => self.block(otherwise),
-                _ => give_up(),
-            },
+            Stmt::If(condition, then, otherwise) => {
+                let branch = if self.condition(condition)? {
+                    then
+                } else {
+                    otherwise
+                };
+                self.block(branch)
+            }
             Stmt::Switch(switch) => {
-                let value = self.expr(&switch.value)?;
-                let hash = switch_value_hash(&value).ok_or(Stop::GiveUp)?;
+                let value = self.operand(&switch.value)?;
+                let hash = switch_value_hash(self.view(&value)?).ok_or(Stop::GiveUp)?;
                 let case = switch.cases.iter().find(|(case, _)| *case == hash);
                 let arm = case.map(|&(_, arm)| arm).or(switch.default);
                 match arm.map(|index| switch.arms.get(index)) {
@@ -128,35 +157,54 @@ impl<'a> Run<'a> {
         }
     }
 
-    fn exprs(&mut self, exprs: &'a [Expr]) -> Flow<'a, Vec<Value<'a>>> {
-        exprs.iter().map(|e| self.expr(e)).collect()
+    /// A condition of `if`, `&&` or `||`: booleans only.
+    fn condition(&mut self, expr: &'a Expr) -> Flow<'a, bool> {
+        let operand = self.operand(expr)?;
+        match self.view(&operand)? {
+            Value::Bool(b) => Ok(*b),
+            _ => give_up(),
+        }
     }
 
     fn expr(&mut self, expr: &'a Expr) -> Flow<'a, Value<'a>> {
         match expr {
-            Expr::Constant(constant) => Ok(constant_value(constant)),
+            Expr::Constant(value) => Ok(value.clone()),
             Expr::Local(slot) => Ok(self.slot(*slot)?.clone()),
             Expr::Property(base, property) => {
-                let base = self.expr(base)?;
-                self.property(base, property)
+                let base = self.operand(base)?;
+                self.property(self.view(&base)?, property)
             }
             Expr::Method(receiver, method, args) => {
-                let receiver = self.expr(receiver)?;
-                let args = self.exprs(args)?;
-                self.method(receiver, *method, args)
+                let receiver = self.operand(receiver)?;
+                let mut operands = smallvec::SmallVec::<[Operand<'a>; 2]>::new();
+                for arg in args {
+                    operands.push(self.operand(arg)?);
+                }
+                let args = operands
+                    .iter()
+                    .map(|arg| self.view(arg))
+                    .collect::<Flow<'a, smallvec::SmallVec<[&Value<'a>; 2]>>>()?;
+                self.method(self.view(&receiver)?, *method, &args)
             }
             Expr::Index(base, index) => {
-                let base = self.expr(base)?;
-                let index = self.expr(index)?;
-                self.index(base, index)
+                let base = self.operand(base)?;
+                let index = self.operand(index)?;
+                self.index(self.view(&base)?, self.view(&index)?)
             }
             Expr::Binary(op, lhs, rhs) => {
-                let lhs = self.expr(lhs)?;
-                let rhs = self.expr(rhs)?;
+                let lhs = self.operand(lhs)?;
+                let rhs = self.operand(rhs)?;
+                let (lhs, rhs) = (self.view(&lhs)?, self.view(&rhs)?);
                 value::binary(*op, lhs, rhs, self.limits.string).ok_or(Stop::GiveUp)
             }
-            Expr::Not(operand) => value::not(self.expr(operand)?).ok_or(Stop::GiveUp),
-            Expr::Negate(operand) => value::negate(self.expr(operand)?).ok_or(Stop::GiveUp),
+            Expr::Not(operand) => {
+                let operand = self.operand(operand)?;
+                value::not(self.view(&operand)?).ok_or(Stop::GiveUp)
+            }
+            Expr::Negate(operand) => {
+                let operand = self.operand(operand)?;
+                value::negate(self.view(&operand)?).ok_or(Stop::GiveUp)
+            }
             Expr::And(items) => self.logical(items, false),
             Expr::Or(items) => self.logical(items, true),
             Expr::Coalesce(items) => {
@@ -172,21 +220,25 @@ impl<'a> Run<'a> {
             Expr::Interpolated(parts) => {
                 let mut text = String::with_capacity(INTERPOLATED_CAPACITY);
                 for part in parts {
-                    let value = self.expr(part)?;
-                    value::write_display(&value, &mut text).ok_or(Stop::GiveUp)?;
+                    let part = self.operand(part)?;
+                    value::write_display(self.view(&part)?, &mut text).ok_or(Stop::GiveUp)?;
                     self.limits.check((0, 0, text.len()))?;
                 }
                 Ok(Value::Str(Cow::Owned(text)))
             }
             Expr::Array(items) => {
-                let array = Value::Array(self.exprs(items)?);
+                let mut array = Vec::with_capacity(items.len());
+                for item in items {
+                    array.push(self.expr(item)?);
+                }
+                let array = Value::Array(array);
                 self.limits.check(sizes(&array))?;
                 Ok(array)
             }
             Expr::Map(entries) => {
                 let mut map = Vec::with_capacity(entries.len());
                 for (key, value) in entries {
-                    map.push((key.as_ref(), self.expr(value)?));
+                    map.push((Cow::Borrowed(key.as_ref()), self.expr(value)?));
                 }
                 let map = Value::Map(map);
                 self.limits.check(sizes(&map))?;
@@ -199,17 +251,15 @@ impl<'a> Run<'a> {
     /// `a && b && …` (`stop_at` false) or `a || b || …` (true): booleans only.
     fn logical(&mut self, items: &'a [Expr], stop_at: bool) -> Flow<'a, Value<'a>> {
         for item in items {
-            match self.expr(item)? {
-                Value::Bool(b) if b == stop_at => return Ok(Value::Bool(stop_at)),
-                Value::Bool(_) => {}
-                _ => return give_up(),
+            if self.condition(item)? == stop_at {
+                return Ok(Value::Bool(stop_at));
             }
         }
         Ok(Value::Bool(!stop_at))
     }
 
-    fn property(&self, base: Value<'a>, property: &'a Property) -> Flow<'a, Value<'a>> {
-        match base {
+    fn property(&self, base: &Value<'a>, property: &'a Property) -> Flow<'a, Value<'a>> {
+        match *base {
             Value::Opportunity(o) => match property.opportunity {
                 Some(field) => self.opportunity_field(o, field),
                 None => give_up(),
@@ -218,25 +268,19 @@ impl<'a> Run<'a> {
                 Some(field) => self.portfolio_field(p, field),
                 None => give_up(),
             },
-            Value::Map(entries) => Ok(entries
-                .into_iter()
-                .find(|(key, _)| *key == &*property.name)
-                .map_or(Value::Unit, |(_, value)| value)),
+            Value::Map(ref entries) => Ok(map_entry(entries, &property.name)),
             Value::Extra(extra) => self.extra_value(extra, &property.name),
             _ => give_up(),
         }
     }
 
-    fn index(&self, base: Value<'a>, index: Value<'a>) -> Flow<'a, Value<'a>> {
+    fn index(&self, base: &Value<'a>, index: &Value<'a>) -> Flow<'a, Value<'a>> {
         match (base, index) {
-            (Value::Map(entries), Value::Str(key)) => Ok(entries
-                .into_iter()
-                .find(|(k, _)| *k == key.as_ref())
-                .map_or(Value::Unit, |(_, value)| value)),
-            (Value::Extra(extra), Value::Str(key)) => self.extra_value(extra, &key),
-            (Value::Array(mut items), Value::Int(i)) => match usize::try_from(i) {
-                Ok(i) if i < items.len() => Ok(items.swap_remove(i)),
-                _ => give_up(),
+            (Value::Map(entries), Value::Str(key)) => Ok(map_entry(entries, key)),
+            (Value::Extra(extra), Value::Str(key)) => self.extra_value(extra, key),
+            (Value::Array(items), Value::Int(i)) => match usize::try_from(*i) {
+                Ok(i) => items.get(i).cloned().ok_or(Stop::GiveUp),
+                Err(_) => give_up(),
             },
             _ => give_up(),
         }
@@ -317,12 +361,12 @@ impl<'a> Run<'a> {
 
     fn method(
         &self,
-        receiver: Value<'a>,
+        receiver: &Value<'a>,
         method: Method,
-        args: Vec<Value<'a>>,
+        args: &[&Value<'a>],
     ) -> Flow<'a, Value<'a>> {
         use Value as V;
-        let value = match (method, receiver, args.as_slice()) {
+        let value = match (method, receiver, args) {
             (Method::Floor, V::Decimal(x), []) => V::Decimal(x.floor()),
             (Method::Ceiling, V::Decimal(x), []) => V::Decimal(x.ceil()),
             (Method::Round, V::Decimal(x), []) => V::Decimal(x.round()),
@@ -330,16 +374,16 @@ impl<'a> Run<'a> {
                 if *digits < 0 {
                     return give_up();
                 }
-                V::Decimal(u32::try_from(*digits).map_or(x, |d| x.round_dp(d)))
+                V::Decimal(u32::try_from(*digits).map_or(*x, |d| x.round_dp(d)))
             }
             (Method::Abs, V::Decimal(x), []) => V::Decimal(x.abs()),
             (Method::Abs, V::Int(x), []) => V::Int(x.checked_abs().ok_or(Stop::GiveUp)?),
             (Method::ToString, value @ (V::Unit | V::Bool(_) | V::Int(_) | V::Decimal(_)), []) => {
                 let mut text = String::new();
-                value::write_display(&value, &mut text).ok_or(Stop::GiveUp)?;
+                value::write_display(value, &mut text).ok_or(Stop::GiveUp)?;
                 V::Str(Cow::Owned(text))
             }
-            (Method::ToString, V::Str(s), []) => V::Str(s),
+            (Method::ToString, V::Str(s), []) => V::Str(s.clone()),
             (Method::Len, V::Str(s), []) => {
                 V::Int(i64::try_from(s.chars().count()).unwrap_or(i64::MAX))
             }
@@ -351,7 +395,7 @@ impl<'a> Run<'a> {
             (Method::Contains, V::Str(s), [V::Str(part)]) => V::Bool(s.contains(part.as_ref())),
             (Method::Contains, V::Array(items), [item]) => {
                 let mut found = false;
-                for candidate in &items {
+                for candidate in items {
                     if value::equals(candidate, item).ok_or(Stop::GiveUp)? {
                         found = true;
                         break;
@@ -366,7 +410,7 @@ impl<'a> Run<'a> {
             (Method::ToUpper, V::Str(s), []) => V::Str(to_upper(s)),
             (Method::ToLower, V::Str(s), []) => V::Str(to_lower(s)),
             (Method::SubString, V::Str(s), [V::Int(start), V::Int(len)]) => {
-                V::Str(Cow::Owned(sub_string(&s, *start, *len)))
+                V::Str(Cow::Owned(sub_string(s, *start, *len)))
             }
             (Method::InvestedIn, V::Portfolio(p), [V::Str(id)]) => V::Decimal(p.invested_in(id)),
             (Method::ExposureByGrade, V::Portfolio(p), [V::Str(grade)]) => {
@@ -394,21 +438,12 @@ fn switch_value_hash(value: &Value<'_>) -> Option<u64> {
     Some(super::tree::switch_hash(&dynamic))
 }
 
-fn constant_value(constant: &Constant) -> Value<'_> {
-    match constant {
-        Constant::Unit => Value::Unit,
-        Constant::Bool(b) => Value::Bool(*b),
-        Constant::Int(n) => Value::Int(*n),
-        Constant::Decimal(d) => Value::Decimal(*d),
-        Constant::Str(s) => Value::text(s),
-        Constant::Array(items) => Value::Array(items.iter().map(constant_value).collect()),
-        Constant::Map(entries) => Value::Map(
-            entries
-                .iter()
-                .map(|(k, v)| (k.as_ref(), constant_value(v)))
-                .collect(),
-        ),
-    }
+/// A map's value under `key`; `()` when it has none (Rhai's default for maps).
+fn map_entry<'a>(entries: &[(Cow<'a, str>, Value<'a>)], key: &str) -> Value<'a> {
+    entries
+        .iter()
+        .find(|(k, _)| k.as_ref() == key)
+        .map_or(Value::Unit, |(_, value)| value.clone())
 }
 
 /// A JSON number as `strategy::api` gives it to scripts: integers stay integers,
@@ -460,18 +495,18 @@ fn json_sizes(value: &Json) -> (usize, usize, usize) {
 }
 
 /// Rhai's `to_upper`: the text itself when every character is upper-case already.
-fn to_upper(text: Cow<'_, str>) -> Cow<'_, str> {
+fn to_upper<'a>(text: &Cow<'a, str>) -> Cow<'a, str> {
     if text.chars().all(char::is_uppercase) {
-        text
+        text.clone()
     } else {
         Cow::Owned(text.to_uppercase())
     }
 }
 
 /// Rhai's `to_lower`: the text itself when it is empty or all lower-case already.
-fn to_lower(text: Cow<'_, str>) -> Cow<'_, str> {
+fn to_lower<'a>(text: &Cow<'a, str>) -> Cow<'a, str> {
     if text.is_empty() || text.chars().all(char::is_lowercase) {
-        text
+        text.clone()
     } else {
         Cow::Owned(text.to_lowercase())
     }

@@ -8,14 +8,14 @@
 //! Variables are resolved to slots here, with Rhai's block scoping.
 
 use super::tree::{
-    switch_hash, Block, Constant, Expr, Method, OpportunityField, PortfolioField, Property, Stmt,
-    Switch,
+    switch_hash, Block, Expr, Method, OpportunityField, PortfolioField, Property, Stmt, Switch,
 };
-use super::value::BinaryOp;
+use super::value::{BinaryOp, Value};
 use rhai::{
     ASTFlags, ASTNode, Dynamic, Engine, Expr as RhaiExpr, FnCallExpr, Map, Stmt as RhaiStmt,
     StmtBlock, AST,
 };
+use std::borrow::Cow;
 
 /// Why a script is not lowered: what it uses, and where (`autoinvest check` shows it).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -201,7 +201,7 @@ impl<'e> Lowerer<'e> {
 
     fn statement_at(&mut self, statement: &RhaiStmt) -> Lowered<Stmt> {
         Ok(match statement {
-            RhaiStmt::Noop(..) => Stmt::Expr(Expr::Constant(Constant::Unit)),
+            RhaiStmt::Noop(..) => Stmt::Expr(Expr::Constant(Value::Unit)),
             RhaiStmt::Expr(expr) => Stmt::Expr(self.expr(expr)?),
             RhaiStmt::FnCall(call, _) => Stmt::Expr(self.call(call)?),
             RhaiStmt::Block(block) => Stmt::Block(self.block(block)?),
@@ -300,10 +300,10 @@ impl<'e> Lowerer<'e> {
     fn expr_at(&mut self, expr: &RhaiExpr) -> Lowered<Expr> {
         Ok(match expr {
             RhaiExpr::DynamicConstant(value, _) => Expr::Constant(constant(value)?),
-            RhaiExpr::BoolConstant(b, _) => Expr::Constant(Constant::Bool(*b)),
-            RhaiExpr::IntegerConstant(n, _) => Expr::Constant(Constant::Int(*n)),
-            RhaiExpr::StringConstant(s, _) => Expr::Constant(Constant::Str(s.as_str().into())),
-            RhaiExpr::Unit(_) => Expr::Constant(Constant::Unit),
+            RhaiExpr::BoolConstant(b, _) => Expr::Constant(Value::Bool(*b)),
+            RhaiExpr::IntegerConstant(n, _) => Expr::Constant(Value::Int(*n)),
+            RhaiExpr::StringConstant(s, _) => Expr::Constant(Value::Str(Cow::Owned(s.to_string()))),
+            RhaiExpr::Unit(_) => Expr::Constant(Value::Unit),
             RhaiExpr::InterpolatedString(parts, _) => Expr::Interpolated(self.exprs(parts.iter())?),
             RhaiExpr::Array(items, _) => {
                 let limit = self.engine.max_array_size();
@@ -438,31 +438,31 @@ impl<'e> Lowerer<'e> {
 }
 
 /// A constant the optimiser folded (numbers, strings, literal arrays and maps).
-fn constant(value: &Dynamic) -> Lowered<Constant> {
+fn constant(value: &Dynamic) -> Lowered<Value<'static>> {
     if value.is_unit() {
-        return Ok(Constant::Unit);
+        return Ok(Value::Unit);
     }
     if let Ok(b) = value.as_bool() {
-        return Ok(Constant::Bool(b));
+        return Ok(Value::Bool(b));
     }
     if let Ok(n) = value.as_int() {
-        return Ok(Constant::Int(n));
+        return Ok(Value::Int(n));
     }
     if let Ok(d) = value.as_decimal() {
-        return Ok(Constant::Decimal(d));
+        return Ok(Value::Decimal(d));
     }
     if let Some(s) = value.read_lock::<rhai::ImmutableString>() {
-        return Ok(Constant::Str(s.as_str().into()));
+        return Ok(Value::Str(Cow::Owned(s.to_string())));
     }
     if let Some(items) = value.read_lock::<rhai::Array>() {
-        return Ok(Constant::Array(
+        return Ok(Value::Array(
             items.iter().map(constant).collect::<Lowered<_>>()?,
         ));
     }
     if let Some(map) = value.read_lock::<Map>() {
-        return Ok(Constant::Map(
+        return Ok(Value::Map(
             map.iter()
-                .map(|(k, v)| Ok((k.as_str().into(), constant(v)?)))
+                .map(|(k, v)| Ok((Cow::Owned(k.to_string()), constant(v)?)))
                 .collect::<Lowered<_>>()?,
         ));
     }

@@ -84,7 +84,7 @@ fn interpret(value: Value<'_>) -> Option<StrategyAnswer> {
         Value::Map(entries) => {
             let (mut amount_value, mut reason, mut slot) = (None, None, None);
             for (key, value) in entries {
-                match key {
+                match key.as_ref() {
                     "amount" => amount_value = Some(value),
                     "reason" => reason = optional_text(value)?,
                     "slot" => slot = optional_text(value)?,

@@ -2,9 +2,8 @@
 //! to numbered slots, properties and methods resolved to what they read, and
 //! constants converted once.
 
-use super::value::BinaryOp;
+use super::value::{BinaryOp, Value};
 use rhai::Dynamic;
-use rust_decimal::Decimal;
 use std::hash::{BuildHasher, Hash, Hasher};
 
 /// A sequence of statements; its value is the last one's (`()` when empty).
@@ -51,7 +50,8 @@ pub(super) fn switch_hash(value: &Dynamic) -> u64 {
 
 #[derive(Debug)]
 pub(super) enum Expr {
-    Constant(Constant),
+    /// A literal, or a value Rhai's optimiser folded.
+    Constant(Value<'static>),
     Local(usize),
     /// `base.name`.
     Property(Box<Expr>, Property),
@@ -71,18 +71,6 @@ pub(super) enum Expr {
     Map(Vec<(Box<str>, Expr)>),
     /// A block used as a value (`if` and `switch` as expressions).
     Block(Block),
-}
-
-/// A constant from the script, converted once when lowering.
-#[derive(Debug, Clone)]
-pub(super) enum Constant {
-    Unit,
-    Bool(bool),
-    Int(i64),
-    Decimal(Decimal),
-    Str(Box<str>),
-    Array(Vec<Constant>),
-    Map(Vec<(Box<str>, Constant)>),
 }
 
 /// A property read, by the type it turns out to be read on.

@@ -23,8 +23,8 @@ pub(super) enum Value<'a> {
     Decimal(Decimal),
     Str(Cow<'a, str>),
     Array(Vec<Value<'a>>),
-    /// An object map; keys are the literal's (a map only comes from a literal).
-    Map(Vec<(&'a str, Value<'a>)>),
+    /// An object map (a map only comes from a literal).
+    Map(Vec<(Cow<'a, str>, Value<'a>)>),
     /// `o.extra`: a map converted from JSON lazily, key by key.
     Extra(&'a BTreeMap<String, serde_json::Value>),
     Opportunity(&'a Opportunity),
@@ -135,25 +135,26 @@ impl BinaryOp {
 /// engine's string size limit (0: none).
 pub(super) fn binary<'a>(
     op: BinaryOp,
-    lhs: Value<'a>,
-    rhs: Value<'a>,
+    lhs: &Value<'a>,
+    rhs: &Value<'a>,
     max_string: usize,
 ) -> Option<Value<'a>> {
     use Value as V;
     match (lhs, rhs) {
-        (V::Int(x), V::Int(y)) => integer(op, x, y),
-        (V::Decimal(x), V::Decimal(y)) => decimal(op, x, y),
-        (V::Decimal(x), V::Int(y)) => decimal(op, x, Decimal::from(y)),
-        (V::Int(x), V::Decimal(y)) => decimal(op, Decimal::from(x), y),
-        (V::Bool(x), V::Bool(y)) => op.is_comparison().then(|| V::Bool(op.holds(x.cmp(&y)))),
+        (V::Int(x), V::Int(y)) => integer(op, *x, *y),
+        (V::Decimal(x), V::Decimal(y)) => decimal(op, *x, *y),
+        (V::Decimal(x), V::Int(y)) => decimal(op, *x, Decimal::from(*y)),
+        (V::Int(x), V::Decimal(y)) => decimal(op, Decimal::from(*x), *y),
+        (V::Bool(x), V::Bool(y)) => op.is_comparison().then(|| V::Bool(op.holds(x.cmp(y)))),
         (V::Str(x), V::Str(y)) => match op {
             BinaryOp::Add => {
                 let joined = x.len() + y.len();
                 if max_string != 0 && joined > max_string {
                     return None;
                 }
-                let mut text = x.into_owned();
-                text.push_str(&y);
+                let mut text = String::with_capacity(joined);
+                text.push_str(x);
+                text.push_str(y);
                 Some(V::Str(Cow::Owned(text)))
             }
             _ if op.is_comparison() => Some(V::Bool(op.holds(x.as_ref().cmp(y.as_ref())))),
@@ -162,7 +163,7 @@ pub(super) fn binary<'a>(
         (V::Unit, V::Unit) => op.is_comparison().then_some(V::Bool(op == BinaryOp::Equal)),
         // `() + "text"` and `"text" + ()` give the text.
         (V::Unit, text @ V::Str(_)) | (text @ V::Str(_), V::Unit) if op == BinaryOp::Add => {
-            Some(text)
+            Some(text.clone())
         }
         (lhs, rhs) => mismatched(op, lhs.type_of(), rhs.type_of()),
     }
@@ -209,7 +210,7 @@ fn decimal(op: BinaryOp, x: Decimal, y: Decimal) -> Option<Value<'static>> {
 }
 
 /// `!value`: booleans only.
-pub(super) fn not(value: Value<'_>) -> Option<Value<'static>> {
+pub(super) fn not(value: &Value<'_>) -> Option<Value<'static>> {
     match value {
         Value::Bool(b) => Some(Value::Bool(!b)),
         _ => None,
@@ -217,7 +218,7 @@ pub(super) fn not(value: Value<'_>) -> Option<Value<'static>> {
 }
 
 /// `-value`: numbers only; the negation of `i64::MIN` overflows.
-pub(super) fn negate(value: Value<'_>) -> Option<Value<'static>> {
+pub(super) fn negate(value: &Value<'_>) -> Option<Value<'static>> {
     match value {
         Value::Int(n) => n.checked_neg().map(Value::Int),
         Value::Decimal(d) => Some(Value::Decimal(-d)),
@@ -237,7 +238,7 @@ pub(super) fn equals(lhs: &Value<'_>, rhs: &Value<'_>) -> Option<bool> {
     if !scalar(lhs) || !scalar(rhs) {
         return None;
     }
-    match binary(BinaryOp::Equal, lhs.clone(), rhs.clone(), 0)? {
+    match binary(BinaryOp::Equal, lhs, rhs, 0)? {
         Value::Bool(b) => Some(b),
         _ => None,
     }
@@ -264,7 +265,7 @@ mod tests {
     use rust_decimal_macros::dec;
 
     fn op(op: BinaryOp, lhs: Value<'static>, rhs: Value<'static>) -> Option<String> {
-        binary(op, lhs, rhs, 10).map(|v| format!("{v:?}"))
+        binary(op, &lhs, &rhs, 10).map(|v| format!("{v:?}"))
     }
 
     #[test]
@@ -288,20 +289,20 @@ mod tests {
             (BinaryOp::Less, false),
             (BinaryOp::GreaterOrEqual, false),
         ] {
-            let answer = binary(o, Value::Unit, Value::Decimal(dec!(1)), 0);
+            let answer = binary(o, &Value::Unit, &Value::Decimal(dec!(1)), 0);
             assert!(
                 matches!(answer, Some(Value::Bool(b)) if b == expected),
                 "{o:?}"
             );
-            let answer = binary(o, text(), Value::Int(1), 0);
+            let answer = binary(o, &text(), &Value::Int(1), 0);
             assert!(
                 matches!(answer, Some(Value::Bool(b)) if b == expected),
                 "{o:?}"
             );
         }
-        assert!(binary(BinaryOp::Add, text(), Value::Int(1), 0).is_none());
+        assert!(binary(BinaryOp::Add, &text(), &Value::Int(1), 0).is_none());
         // `() != ()` is false, `() == ()` true.
-        let unit_ne = binary(BinaryOp::NotEqual, Value::Unit, Value::Unit, 0);
+        let unit_ne = binary(BinaryOp::NotEqual, &Value::Unit, &Value::Unit, 0);
         assert!(matches!(unit_ne, Some(Value::Bool(false))));
     }
 
@@ -309,15 +310,15 @@ mod tests {
     fn joined_strings_respect_the_size_limit() {
         let joined = binary(
             BinaryOp::Add,
-            Value::text("abcde"),
-            Value::text("fghij"),
+            &Value::text("abcde"),
+            &Value::text("fghij"),
             10,
         );
         assert!(matches!(joined, Some(Value::Str(s)) if s == "abcdefghij"));
         let long = binary(
             BinaryOp::Add,
-            Value::text("abcde"),
-            Value::text("fghijk"),
+            &Value::text("abcde"),
+            &Value::text("fghijk"),
             10,
         );
         assert!(long.is_none());
