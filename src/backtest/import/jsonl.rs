@@ -7,6 +7,7 @@ use super::{check_row, Imported, Outcome, RowError};
 use crate::opportunity::Opportunity;
 use serde_json::Value;
 use std::io::BufRead;
+use std::sync::Arc;
 
 /// `extra` keys that hold a loan's outcome rather than something known at listing.
 pub const OUTCOME_KEYS: [&str; 2] = ["loan_status", "Class"];
@@ -71,7 +72,7 @@ fn parse_line(text: &[u8], line: u64) -> Result<Imported, String> {
     });
     Ok(Imported {
         line,
-        opportunity,
+        opportunity: Arc::new(opportunity),
         outcome: Outcome::classify(status.as_deref(), class.as_deref()),
     })
 }

@@ -652,6 +652,7 @@ pub(crate) mod tests {
     use crate::sizing::{self, BudgetRules, PlatformRules, Rules, StrategyRules};
     use chrono::TimeZone;
     use rust_decimal_macros::dec;
+    use std::sync::Arc;
 
     pub(crate) fn row(
         id: &str,
@@ -675,7 +676,7 @@ pub(crate) mod tests {
         o.listed_at = Some(Utc.with_ymd_and_hms(2018, 3, day, 0, 0, 0).unwrap());
         Imported {
             line: u64::from(day) + 1,
-            opportunity: o,
+            opportunity: Arc::new(o),
             outcome,
         }
     }
