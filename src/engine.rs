@@ -114,7 +114,8 @@ impl Engine {
             .iter()
             .filter(|s| s.applies_to(&opp.platform))
         {
-            let script_opp = prepared.get_or_insert_with(|| ScriptOpportunity::new(Arc::clone(opp)));
+            let script_opp =
+                prepared.get_or_insert_with(|| ScriptOpportunity::new(Arc::clone(opp)));
             let verdict = self.decide_one(
                 slot,
                 opp,
