@@ -95,24 +95,27 @@ impl Engine {
         }
     }
 
-    /// Runs every applicable strategy on `opp` and sizes what they ask for.
+    /// Runs every applicable strategy on `opp` and sizes what they ask for. The
+    /// strategies share `opp`'s allocation: the caller's `Arc` is all they need.
     pub fn evaluate(
         &self,
-        opp: &Opportunity,
+        opp: &Arc<Opportunity>,
         portfolio: &mut Portfolio,
         now: DateTime<Utc>,
     ) -> Evaluation {
         portfolio.set_today(now.date_naive());
         portfolio.focus_platform(opp.platform.as_str());
         let mut evaluation = Evaluation::default();
-        // Wrapped once for the scripts, shared by every strategy.
+        // Wrapped once for the scripts (a reference count, not a copy), shared by
+        // every strategy.
         let mut prepared: Option<ScriptOpportunity> = None;
         for slot in self
             .strategies
             .iter()
             .filter(|s| s.applies_to(&opp.platform))
         {
-            let script_opp = prepared.get_or_insert_with(|| ScriptOpportunity::new(opp.clone()));
+            let script_opp =
+                prepared.get_or_insert_with(|| ScriptOpportunity::new(Arc::clone(opp)));
             let verdict = self.decide_one(
                 slot,
                 opp,
@@ -269,7 +272,7 @@ mod tests {
         }
     }
 
-    fn loan(id: &str) -> Opportunity {
+    fn loan(id: &str) -> Arc<Opportunity> {
         let mut o = Opportunity::new(
             PlatformId::new("fc"),
             PlatformKind::FundingCircle,
@@ -279,7 +282,7 @@ mod tests {
         o.remaining = Some(dec!(1000));
         o.min_investment = Some(dec!(25));
         o.grade = Some("A".into());
-        o
+        Arc::new(o)
     }
 
     fn now() -> DateTime<Utc> {

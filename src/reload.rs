@@ -218,7 +218,7 @@ script = "s.rhai"
             OpportunityKind::Loan,
         );
         o.remaining = Some(Decimal::from(1000));
-        let evaluation = engine.evaluate(&o, &mut Portfolio::new(None), Utc::now());
+        let evaluation = engine.evaluate(&Arc::new(o), &mut Portfolio::new(None), Utc::now());
         match &evaluation.decisions[0].verdict {
             Verdict::Buy { amount, .. } => Some(*amount),
             _ => None,

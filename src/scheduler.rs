@@ -671,7 +671,7 @@ async fn decide(
     let mut decisions: Vec<Decision> = Vec::new();
     let mut buys = 0;
     for opp in opportunities {
-        let evaluation = engine.evaluate(opp, &mut lock(portfolio), now);
+        let evaluation = engine.evaluate(&Arc::new(opp.clone()), &mut lock(portfolio), now);
         decisions.extend(evaluation.decisions);
         // One flush for all of the opportunity's intents: before any of them is sent.
         let fresh = store.claim_all(&evaluation.intents)?;

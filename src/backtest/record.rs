@@ -60,7 +60,7 @@ mod tests {
             .map(Result::unwrap)
             .collect();
         assert_eq!(rows.len(), 2);
-        assert_eq!(rows[0].opportunity, with_date);
+        assert_eq!(*rows[0].opportunity, with_date);
         assert_eq!(rows[1].opportunity.listed_at, Some(polled));
     }
 }

@@ -13,6 +13,7 @@ use crate::portfolio::Portfolio;
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use std::collections::HashSet;
+use std::sync::Arc;
 
 /// One backtest's engine and portfolio.
 #[derive(Debug)]
@@ -36,7 +37,7 @@ impl Simulation {
     }
 
     /// Evaluates one opportunity at simulated time `now` (the row's `listed_at`).
-    pub fn step(&mut self, opp: &Opportunity, now: DateTime<Utc>) -> Evaluation {
+    pub fn step(&mut self, opp: &Arc<Opportunity>, now: DateTime<Utc>) -> Evaluation {
         self.fund(opp.platform.as_str());
         self.engine.evaluate(opp, &mut self.portfolio, now)
     }

@@ -6,7 +6,8 @@
 use super::{check_row, Imported, Outcome, RowError};
 use crate::opportunity::Opportunity;
 use serde_json::Value;
-use std::io::BufRead;
+use std::io::{self, BufRead};
+use std::sync::Arc;
 
 /// `extra` keys that hold a loan's outcome rather than something known at listing.
 pub const OUTCOME_KEYS: [&str; 2] = ["loan_status", "Class"];
@@ -31,28 +32,56 @@ impl<R: BufRead> JsonlRows<R> {
     }
 }
 
+impl<R: BufRead> JsonlRows<R> {
+    /// Calls `handle` with the next line (its newline included) and returns what it
+    /// returns; `None` at the end of the input. A line that lies whole in the
+    /// reader's buffer (nearly all of them) is handled there, without a copy.
+    fn with_next_line<T>(&mut self, handle: impl FnOnce(&[u8]) -> T) -> io::Result<Option<T>> {
+        let available = loop {
+            match self.reader.fill_buf() {
+                Ok(available) => break available,
+                Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
+                Err(error) => return Err(error),
+            }
+        };
+        if available.is_empty() {
+            return Ok(None);
+        }
+        if let Some(newline) = memchr::memchr(b'\n', available) {
+            let result = handle(&available[..=newline]);
+            self.reader.consume(newline + 1);
+            return Ok(Some(result));
+        }
+        // The line runs past the buffer (or the file ends without a newline).
+        self.buffer.clear();
+        self.reader.read_until(b'\n', &mut self.buffer)?;
+        Ok(Some(handle(&self.buffer)))
+    }
+}
+
 impl<R: BufRead> Iterator for JsonlRows<R> {
     type Item = Result<Imported, RowError>;
 
     fn next(&mut self) -> Option<Self::Item> {
         while !self.failed {
-            self.buffer.clear();
             self.line += 1;
             let line = self.line;
-            match self.reader.read_until(b'\n', &mut self.buffer) {
-                Ok(0) => return None,
-                Ok(_) => {}
+            let parsed = self.with_next_line(|bytes| {
+                let text = bytes.trim_ascii();
+                (!text.is_empty()).then(|| parse_line(text, line))
+            });
+            match parsed {
+                Ok(None) => return None,
+                Ok(Some(None)) => continue, // a blank line
+                Ok(Some(Some(row))) => {
+                    return Some(row.map_err(|message| RowError { line, message }))
+                }
                 Err(error) => {
                     self.failed = true;
                     let message = format!("cannot be read: {error}");
                     return Some(Err(RowError { line, message }));
                 }
             }
-            let text = self.buffer.trim_ascii();
-            if text.is_empty() {
-                continue;
-            }
-            return Some(parse_line(text, line).map_err(|message| RowError { line, message }));
         }
         None
     }
@@ -71,7 +100,7 @@ fn parse_line(text: &[u8], line: u64) -> Result<Imported, String> {
     });
     Ok(Imported {
         line,
-        opportunity,
+        opportunity: Arc::new(opportunity),
         outcome: Outcome::classify(status.as_deref(), class.as_deref()),
     })
 }
@@ -102,6 +131,28 @@ mod tests {
         assert_eq!(second.outcome, Outcome::ChargedOff);
         assert!(!second.opportunity.extra.contains_key("loan_status"));
         assert_eq!(second.opportunity.extra["state"], "CA");
+    }
+
+    /// Lines longer than the reader's buffer, split across refills, and a last line
+    /// without a newline read exactly as from one buffer.
+    #[test]
+    fn lines_read_the_same_whatever_the_buffer_size() {
+        let text = format!("{ROW}\n\n{{not json\n{ROW}\n  \n{ROW}");
+        let summary = |rows: Vec<Result<Imported, RowError>>| {
+            rows.into_iter()
+                .map(|r| match r {
+                    Ok(i) => format!("{} {:?} {:?}", i.line, i.opportunity, i.outcome),
+                    Err(e) => format!("{} {}", e.line, e.message),
+                })
+                .collect::<Vec<_>>()
+        };
+        let whole = summary(rows(&text));
+        assert_eq!(whole.len(), 4);
+        for capacity in [1, 7, 64, ROW.len(), ROW.len() + 1, ROW.len() + 2] {
+            let reader = std::io::BufReader::with_capacity(capacity, text.as_bytes());
+            let pieces = summary(JsonlRows::new(reader).collect());
+            assert_eq!(pieces, whole, "buffer of {capacity} bytes");
+        }
     }
 
     #[test]

@@ -21,6 +21,7 @@ use serde_json::Value;
 use std::collections::BTreeMap;
 use std::io::Read;
 use std::str::FromStr;
+use std::sync::Arc;
 
 /// Column names that hold the loan amount, in order of preference.
 pub const AMOUNT_COLUMNS: [&str; 3] = ["loan_amnt", "loan_amount", "funded_amnt"];
@@ -228,7 +229,7 @@ impl<R: Read> LendingClubRows<R> {
         let outcome = Outcome::classify(field(c.status), field(c.class));
         Ok(Imported {
             line,
-            opportunity: opp,
+            opportunity: Arc::new(opp),
             outcome,
         })
     }

@@ -17,6 +17,7 @@ use std::fmt;
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// What `--format` asks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
@@ -111,7 +112,9 @@ impl Outcome {
 pub struct Imported {
     /// 1-based line in the file where the row starts.
     pub line: u64,
-    pub opportunity: Opportunity,
+    /// Shared: the strategies see this very allocation (no copy per row), and the row
+    /// moves between the backtest's threads as a pointer.
+    pub opportunity: Arc<Opportunity>,
     pub outcome: Outcome,
 }
 

@@ -4,7 +4,7 @@
 use crate::backtest::import::Imported;
 use crate::decision::{Decision, Verdict};
 use chrono::{DateTime, Datelike, Timelike, Utc};
-use std::fmt::Display;
+use rust_decimal::Decimal;
 use std::fs::File;
 use std::io::{self, Write};
 use std::path::Path;
@@ -72,18 +72,18 @@ impl<W: Write> DecisionsWriter<W> {
     /// formatted once and repeated on each of its lines.
     pub fn write(&mut self, row: &Imported, decisions: &[Decision]) -> io::Result<()> {
         let o = &row.opportunity;
-        replace_with(&mut self.line, Some(row.line))?;
+        replace_with(&mut self.line, Some(row.line));
         self.listed_at.clear();
         if let Some(at) = o.listed_at {
-            write_rfc3339(&mut self.listed_at, at)?;
+            write_rfc3339(&mut self.listed_at, at);
         }
-        replace_with(&mut self.term, o.term_months)?;
-        replace_with(&mut self.rate, o.rate)?;
-        replace_with(&mut self.loan_amount, o.amount)?;
+        replace_with(&mut self.term, o.term_months);
+        replace_with(&mut self.rate, o.rate);
+        replace_with(&mut self.loan_amount, o.amount);
         for decision in decisions {
             let (verdict, reason) = match &decision.verdict {
                 Verdict::Buy { amount, reason, .. } => {
-                    replace_with(&mut self.amount, Some(amount))?;
+                    replace_with(&mut self.amount, Some(*amount));
                     ("buy", reason.as_str())
                 }
                 Verdict::Skip { reason } => {
@@ -122,31 +122,106 @@ impl<W: Write> DecisionsWriter<W> {
     }
 }
 
-/// Replaces `buffer`'s text with `value` displayed, or nothing for `None`.
-fn replace_with(buffer: &mut Vec<u8>, value: Option<impl Display>) -> io::Result<()> {
+/// Replaces `buffer`'s text with `value` as `Display` writes it, or nothing for `None`.
+fn replace_with(buffer: &mut Vec<u8>, value: Option<impl WriteDigits>) {
     buffer.clear();
-    match value {
-        Some(value) => write!(buffer, "{value}"),
-        None => Ok(()),
+    if let Some(value) = value {
+        value.write_digits(buffer);
+    }
+}
+
+/// Writes a number into a byte buffer exactly as its `Display` does, without the
+/// formatting machinery (several numbers per row of `decisions.csv`).
+trait WriteDigits {
+    fn write_digits(&self, out: &mut Vec<u8>);
+}
+
+impl WriteDigits for u64 {
+    fn write_digits(&self, out: &mut Vec<u8>) {
+        let mut digits = [0u8; 20];
+        out.extend_from_slice(unsigned_digits(*self, &mut digits));
+    }
+}
+
+impl WriteDigits for u32 {
+    fn write_digits(&self, out: &mut Vec<u8>) {
+        u64::from(*self).write_digits(out);
+    }
+}
+
+impl WriteDigits for Decimal {
+    /// Mantissa digits with the point `scale` places from the right ("0.0899",
+    /// "5000.00", "-0"): what `Decimal`'s `Display` writes when no precision is given.
+    fn write_digits(&self, out: &mut Vec<u8>) {
+        let Ok(mantissa) = u64::try_from(self.mantissa().unsigned_abs()) else {
+            // Beyond 64 bits (never a real amount or rate): the library's own text.
+            out.extend_from_slice(self.to_string().as_bytes());
+            return;
+        };
+        let mut buffer = [0u8; 20];
+        let digits = unsigned_digits(mantissa, &mut buffer);
+        let digits = if mantissa == 0 { &[][..] } else { digits };
+        let scale = self.scale() as usize;
+        if self.is_sign_negative() {
+            out.push(b'-');
+        }
+        if digits.is_empty() && scale == 0 {
+            out.push(b'0');
+            return;
+        }
+        // Zeros between the point and the first significant digit ("0.0899").
+        let leading_zeros = scale.saturating_sub(digits.len());
+        let whole = (digits.len() + leading_zeros) - scale;
+        if whole == 0 {
+            out.extend_from_slice(b"0.");
+            out.resize(out.len() + leading_zeros, b'0');
+            out.extend_from_slice(digits);
+        } else {
+            out.extend_from_slice(&digits[..whole]);
+            if scale > 0 {
+                out.push(b'.');
+                out.extend_from_slice(&digits[whole..]);
+            }
+        }
+    }
+}
+
+/// `value`'s decimal digits, written at the end of `buffer`.
+fn unsigned_digits(mut value: u64, buffer: &mut [u8; 20]) -> &[u8] {
+    let mut start = buffer.len();
+    loop {
+        start -= 1;
+        buffer[start] = b'0' + (value % 10) as u8;
+        value /= 10;
+        if value == 0 {
+            return &buffer[start..];
+        }
     }
 }
 
 /// `at` exactly as [`DateTime::to_rfc3339`] writes it ("2018-03-01T00:00:00+00:00"),
 /// without its `String` for the usual whole-second times of years 0–9999.
-fn write_rfc3339(out: &mut Vec<u8>, at: DateTime<Utc>) -> io::Result<()> {
+fn write_rfc3339(out: &mut Vec<u8>, at: DateTime<Utc>) {
     let year = at.year();
     if at.nanosecond() != 0 || !(0..=9999).contains(&year) {
-        return out.write_all(at.to_rfc3339().as_bytes());
+        out.extend_from_slice(at.to_rfc3339().as_bytes());
+        return;
     }
-    write!(
-        out,
-        "{year:04}-{:02}-{:02}T{:02}:{:02}:{:02}+00:00",
-        at.month(),
-        at.day(),
-        at.hour(),
-        at.minute(),
-        at.second()
-    )
+    let two = |value: u32| [b'0' + (value / 10) as u8, b'0' + (value % 10) as u8];
+    let year = year as u32; // 0..=9999, checked above
+    out.extend_from_slice(&two(year / 100));
+    out.extend_from_slice(&two(year % 100));
+    out.push(b'-');
+    out.extend_from_slice(&two(at.month()));
+    out.push(b'-');
+    out.extend_from_slice(&two(at.day()));
+    out.push(b'T');
+    out.extend_from_slice(&two(at.hour()));
+    out.push(b':');
+    out.extend_from_slice(&two(at.minute()));
+    out.push(b':');
+    out.extend_from_slice(&two(at.second()));
+    out.extend_from_slice(b"+00:00");
 }
 
 fn into_io(error: ::csv::Error) -> io::Error {
@@ -197,6 +272,51 @@ mod tests {
     }
 
     #[test]
+    fn numbers_are_written_as_display_writes_them() {
+        let text = |value: &dyn Fn(&mut Vec<u8>)| {
+            let mut out = Vec::new();
+            value(&mut out);
+            String::from_utf8(out).unwrap()
+        };
+        let mut decimals = vec![
+            Decimal::ZERO,
+            -Decimal::ZERO,
+            Decimal::new(0, 2),
+            Decimal::new(-0, 5),
+            dec!(0.0899),
+            dec!(-0.0899),
+            dec!(5000.00),
+            dec!(38075),
+            dec!(0.1),
+            dec!(1.5),
+            dec!(-1000000.000001),
+            Decimal::new(i64::MAX, 0),
+            Decimal::new(i64::MIN, 3),
+            Decimal::new(1, 28),
+            Decimal::MAX,
+            Decimal::MIN,
+        ];
+        // A spread of mantissas and scales, deterministic.
+        let mut seed: u64 = 0x2545_f491_4f6c_dd1d;
+        for _ in 0..2000 {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            let mantissa = (seed >> (seed % 60)) as i64 * if seed % 3 == 0 { -1 } else { 1 };
+            decimals.push(Decimal::new(mantissa, (seed % 29) as u32));
+        }
+        for value in decimals {
+            assert_eq!(text(&|out| value.write_digits(out)), value.to_string());
+        }
+        for value in [0u64, 7, 10, 36, 99_999, u64::MAX] {
+            assert_eq!(text(&|out| value.write_digits(out)), value.to_string());
+        }
+        for value in [0u32, 60, u32::MAX] {
+            assert_eq!(text(&|out| value.write_digits(out)), value.to_string());
+        }
+    }
+
+    #[test]
     fn timestamps_are_written_as_chrono_writes_them() {
         use chrono::TimeZone;
         let times = [
@@ -213,7 +333,7 @@ mod tests {
         ];
         for at in times {
             let mut out = Vec::new();
-            write_rfc3339(&mut out, at).unwrap();
+            write_rfc3339(&mut out, at);
             assert_eq!(String::from_utf8(out).unwrap(), at.to_rfc3339());
         }
     }

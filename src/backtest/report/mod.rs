@@ -17,6 +17,7 @@ use crate::opportunity::PlatformId;
 use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::{Decimal, RoundingStrategy};
 use serde::Serialize;
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 
@@ -44,8 +45,15 @@ pub const BUDGET_LIMITS: [&str; 8] = [
     "cash above the reserve",
 ];
 
+/// Every label in [`BUDGET_LIMITS`] contains this (a test checks it): a reason without
+/// it names no limit, found with one search instead of one per label.
+const BUDGET_LIMIT_MARK: &str = "the ";
+
 /// The budget limit a skip reason names, if any.
 pub fn budget_limit_in(reason: &str) -> Option<&'static str> {
+    if !reason.contains(BUDGET_LIMIT_MARK) {
+        return None;
+    }
     BUDGET_LIMITS.iter().copied().find(|l| reason.contains(l))
 }
 
@@ -274,36 +282,29 @@ impl StrategyTally {
     }
 
     /// Counts a skip under its reason key and returns the budget limit it names.
-    /// Most skips repeat a reason already seen: that path neither allocates nor
-    /// searches the reason again.
+    /// Most skips repeat a reason already seen, or (once the table is full) go to
+    /// [`OTHER`]: neither path allocates.
     fn count_skip(&mut self, reason: &str) -> Option<&'static str> {
-        let has_figures = reason.contains('$');
-        if !has_figures {
-            if let Some(seen) = self.skip_reasons.get_mut(reason) {
-                seen.count += 1;
-                return seen.limit;
-            }
-        }
-        let key = if has_figures {
-            reason_key(reason)
+        let key = if reason.contains('$') {
+            Cow::Owned(reason_key(reason))
         } else {
-            reason.to_string()
+            Cow::Borrowed(reason)
         };
-        if let Some(seen) = self.skip_reasons.get_mut(&key) {
+        if let Some(seen) = self.skip_reasons.get_mut(key.as_ref()) {
             seen.count += 1;
             return seen.limit;
         }
         let limit = budget_limit_in(reason);
-        let key = if self.skip_reasons.len() < MAX_REASONS {
-            key
+        if self.skip_reasons.len() < MAX_REASONS {
+            self.skip_reasons
+                .insert(key.into_owned(), SkipCount { count: 1, limit });
+        } else if let Some(other) = self.skip_reasons.get_mut(OTHER) {
+            other.count += 1;
         } else {
-            OTHER.to_string()
-        };
-        let seen = self
-            .skip_reasons
-            .entry(key)
-            .or_insert(SkipCount { count: 0, limit });
-        seen.count += 1;
+            // The first reason that overflows makes the entry (and gives it its limit).
+            self.skip_reasons
+                .insert(OTHER.to_string(), SkipCount { count: 1, limit });
+        }
         limit
     }
 
@@ -652,6 +653,7 @@ pub(crate) mod tests {
     use crate::sizing::{self, BudgetRules, PlatformRules, Rules, StrategyRules};
     use chrono::TimeZone;
     use rust_decimal_macros::dec;
+    use std::sync::Arc;
 
     pub(crate) fn row(
         id: &str,
@@ -675,7 +677,7 @@ pub(crate) mod tests {
         o.listed_at = Some(Utc.with_ymd_and_hms(2018, 3, day, 0, 0, 0).unwrap());
         Imported {
             line: u64::from(day) + 1,
-            opportunity: o,
+            opportunity: Arc::new(o),
             outcome,
         }
     }
@@ -812,6 +814,37 @@ pub(crate) mod tests {
         assert_eq!(s.skip_reasons.len(), MAX_REASONS + 1);
         assert_eq!(s.skip_reasons[OTHER].count, 10);
         assert_eq!(agg.baseline.by_grade.len(), MAX_GROUPS + 1);
+    }
+
+    /// Reasons past the cap still count: under OTHER, and as budget hits when they
+    /// name a limit; a reason seen before the cap keeps its own entry.
+    #[test]
+    fn overflowing_skip_reasons_still_count_their_budget_hits() {
+        let mut agg = Aggregator::new(vec![("s".into(), None)]);
+        let r = row("1", "A", 36, dec!(100), dec!(0.1), Outcome::Unknown, 1);
+        let mut skip_with = |reason: &str| agg.observe(&r, &[decision(&r, "s", skip(reason))]);
+        for i in 0..MAX_REASONS {
+            skip_with(&format!("reason {i}"));
+        }
+        skip_with("whole loan of 38075 is over 5000.00");
+        skip_with("needs $30.00; the daily budget leaves $20.00 (case 1)");
+        skip_with("needs $40.00; the total budget leaves $10.00 (case 2)");
+        skip_with("reason 7");
+        let s = &agg.strategies[0];
+        assert_eq!(s.skips, MAX_REASONS as u64 + 4);
+        assert_eq!(s.skip_reasons.len(), MAX_REASONS + 1);
+        assert_eq!(s.skip_reasons[OTHER].count, 3);
+        assert_eq!(s.skip_reasons["reason 7"].count, 2);
+        let hits: Vec<_> = s.budget_hits.iter().map(|(k, v)| (*k, *v)).collect();
+        assert_eq!(hits, [("the daily budget", 1), ("the total budget", 1)]);
+    }
+
+    #[test]
+    fn every_budget_label_carries_the_mark_searched_first() {
+        for label in BUDGET_LIMITS {
+            assert!(label.contains(BUDGET_LIMIT_MARK), "{label}");
+            assert_eq!(budget_limit_in(&format!("x {label} y")), Some(label));
+        }
     }
 
     #[test]
