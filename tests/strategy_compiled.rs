@@ -26,7 +26,9 @@ use autoinvest::opportunity::{
 };
 use autoinvest::order::{IdempotencyKey, OrderIntent, OrderState};
 use autoinvest::portfolio::{Portfolio, PortfolioView};
-use autoinvest::strategy::{ScriptOpportunity, Strategy as Script, StrategyError, StrategyLimits};
+use autoinvest::strategy::{
+    ScriptOpportunity, Strategy as Script, StrategyAnswer, StrategyError, StrategyLimits,
+};
 use chrono::{NaiveDate, TimeZone, Utc};
 use proptest::prelude::*;
 use proptest::test_runner::{Config as RunnerConfig, TestCaseError, TestError, TestRunner};
@@ -114,8 +116,9 @@ impl Subject {
     }
 }
 
-/// Debug text with long runs of one character collapsed (`x×70000`), so that a
-/// failure on a 64 KiB name stays readable.
+/// Debug text with long runs of one character collapsed (`⟨'x' × 70000⟩`), so that
+/// a failure on a 64 KiB name stays readable. Runs in numbers (28 decimal places at
+/// most) are left alone.
 fn readable(text: &str) -> String {
     let mut out = String::new();
     let mut chars = text.chars().peekable();
@@ -125,8 +128,8 @@ fn readable(text: &str) -> String {
             chars.next();
             run += 1;
         }
-        if run > 16 {
-            out.push_str(&format!("{c}×{run}"));
+        if run > 64 {
+            out.push_str(&format!("⟨{c:?} × {run}⟩"));
         } else {
             out.extend(std::iter::repeat_n(c, run));
         }
@@ -673,15 +676,26 @@ fn shipped_strategies_agree_where_they_buy() {
         portfolio(Some(Decimal::new(100_000, 2)), Some(day), &[]),
         portfolio(Some(Decimal::new(100_000_000, 2)), None, &[]),
     ];
+    let mut bought = std::collections::BTreeSet::new();
     for o in buying_opportunities() {
         let o = ScriptOpportunity::new(o);
         for p in &portfolios {
             for subject in &strategies {
                 checks.check(subject, &o, p);
+                if let Ok(StrategyAnswer::Buy { .. }) = subject.script.decide_interpreted(&o, p) {
+                    bought.insert(subject.name.as_str());
+                }
             }
         }
     }
     checks.assert_none();
+    // Otherwise these inputs no longer reach the branches they are here for.
+    let all: Vec<&str> = strategies.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(
+        bought.into_iter().collect::<Vec<_>>(),
+        all,
+        "strategies that bought"
+    );
 }
 
 fn buying_opportunities() -> Vec<Opportunity> {
@@ -897,6 +911,17 @@ const CORPUS: &[(&str, &str)] = &[
     ("decimal-plus-int", "o.rate + o.term_months"),
     ("precedence", "1 + 2 * 3 - 4 / 2 + 0.5 * o.term_months"),
     ("parentheses", "(1 + 2) * (3 - o.term_months)"),
+    // literal forms, declarations, characters
+    ("literal-forms", "1_000 + 0x10 + 0b11 + 0o17 + 1_000.50 + +o.term_months"),
+    ("let-without-value", "let x; x"),
+    ("string-index", r#"let g = o.grade; if g[0] == 'A' { 1 } else if g[0] == "A" { 2 } else { 3 }"#),
+    ("string-index-text", "#{ amount: 0, reason: `${o.grade[0]}${o.grade[-1]}` }"),
+    ("map-equality", "if o.extra == #{} { 1 } else { 2 }"),
+    // errors from the API itself
+    ("o-unknown-getter", "o.nope"),
+    ("p-wrong-arity", "p.invested_in()"),
+    ("o-interpolated", "#{ amount: 0, reason: `${o} ${p}` }"),
+    ("o-compared", r#"if o == "o" { 1 } else { 2 }"#),
     // outside the likely subset: these must fall back and still agree
     ("loop", "let n = 0; for i in 0..3 { n += i; } n"),
     ("print", r#"print("x"); 1"#),
@@ -1172,10 +1197,20 @@ fn operator_subjects() -> Vec<Subject> {
 #[test]
 fn operators_agree_on_every_pair_of_value_types() {
     let subjects = operator_subjects();
+    // Holdings under keys that are also string values in VALUES, so that the
+    // portfolio's queries answer something other than 0 for some of them.
+    let held = Purchase {
+        platform: "A",
+        opportunity_id: "A+",
+        grade: Some("A"),
+        amount: Decimal::new(1234, 2),
+        today: true,
+        state: 0,
+    };
     let p = portfolio(
         Some(Decimal::new(10_000, 2)),
         NaiveDate::from_ymd_opt(2026, 11, 20),
-        &[],
+        &[held],
     );
     let mut checks = Disagreements::default();
     for a in VALUES {
