@@ -79,7 +79,12 @@ fn amount(value: &Dynamic) -> Result<Option<Decimal>, String> {
     } else {
         return Ok(None);
     };
-    check_sane(number).map(Some).map_err(|err| match err {
+    sane_amount(number).map(Some)
+}
+
+/// A returned number as a dollar amount: not negative, not absurd.
+pub(super) fn sane_amount(number: Decimal) -> Result<Decimal, String> {
+    check_sane(number).map_err(|err| match err {
         MoneyError::Negative(_) => format!("decide() returned a negative amount {number}"),
         other => format!("decide() returned an unusable amount: {other}"),
     })
@@ -106,7 +111,11 @@ fn optional_string(engine: &Engine, map: &mut Map, key: &str) -> Result<Option<S
 }
 
 /// A buy of `amount` rounded down to cents, or a skip when nothing is left after rounding.
-fn answer(amount: Decimal, reason: Option<String>, slot: Option<String>) -> StrategyAnswer {
+pub(super) fn answer(
+    amount: Decimal,
+    reason: Option<String>,
+    slot: Option<String>,
+) -> StrategyAnswer {
     let amount = floor_cents(amount);
     if amount.is_zero() {
         StrategyAnswer::Skip { reason }

@@ -123,7 +123,7 @@ impl Strategy {
             .compile(source)
             .map_err(|err| StrategyError::compile(label, &err))?;
         require_decide(&ast).map_err(|message| StrategyError::whole_script(label, message))?;
-        let compiled = compiled::Program::lower(&ast, limits);
+        let compiled = compiled::Program::lower(&engine, &ast, label);
         Ok(Strategy {
             name: name.to_string(),
             label: label.to_string(),

@@ -2,32 +2,143 @@
 //! optimised it, lowered to a small tree of our own that reads `o` and `p` directly
 //! and computes on plain values instead of Rhai's `Dynamic`.
 //!
-//! It covers the subset of Rhai that strategies are written in. A script using
-//! anything else is not lowered at all, and a call that meets a case the evaluator
-//! does not handle exactly as Rhai does (an error, an unexpected type) gives up, so
-//! that Rhai runs the call instead: the answers are always Rhai's.
+//! It covers the subset of Rhai that strategies are written in (`let`, `const`,
+//! assignments, `if`, `switch`, `return`, operators, string interpolation, array and
+//! map literals, the getters of `o` and `p`, and the methods in [`tree::Method`]).
+//! A script using anything else is not lowered, and a call that meets a case the
+//! evaluator does not handle exactly as Rhai does (an error, an unexpected type, a
+//! size limit) gives up, so that Rhai runs the call: the answers are always Rhai's.
+//! `tests/strategy_compiled.rs` checks that against Rhai on generated inputs.
+//!
+//! - `lower`: Rhai's tree → [`tree`], refusing what is outside the subset;
+//! - `eval`: runs the tree;
+//! - `value`: values and Rhai's built-in operators on them.
 
-use super::{ScriptOpportunity, StrategyAnswer, StrategyLimits};
+mod eval;
+mod lower;
+mod tree;
+mod value;
+
+use super::answer;
+use super::{ScriptOpportunity, StrategyAnswer};
 use crate::portfolio::PortfolioView;
-use rhai::AST;
+use eval::{Limits, Run, Stop};
+use rhai::{Dynamic, Engine, AST};
+use std::borrow::Cow;
+use std::hash::{BuildHasher, Hash, Hasher};
+use tree::Block;
+use value::Value;
 
 /// `decide`, lowered.
 #[derive(Debug)]
-pub(super) struct Program {}
+pub(super) struct Program {
+    body: Block,
+    slots: usize,
+    limits: Limits,
+}
 
 impl Program {
-    /// Lowers `decide(o, p)` from `ast`; `None` when it uses anything outside the
-    /// supported subset.
-    pub(super) fn lower(_ast: &AST, _limits: &StrategyLimits) -> Option<Program> {
-        None
+    /// Lowers `decide(o, p)` from `ast`, compiled by `engine`; `None` (with the reason
+    /// in a debug log) when it uses anything outside the supported subset.
+    pub(super) fn lower(engine: &Engine, ast: &AST, label: &str) -> Option<Program> {
+        match lower::lower_decide(engine, ast) {
+            Ok(lowered) => Some(Program {
+                body: lowered.body,
+                slots: lowered.slots,
+                limits: Limits {
+                    string: engine.max_string_size(),
+                    array: engine.max_array_size(),
+                    map: engine.max_map_size(),
+                },
+            }),
+            Err(reason) => {
+                tracing::debug!(script = label, reason = %reason.0, "strategy runs in Rhai's interpreter");
+                None
+            }
+        }
     }
 
     /// The answer Rhai would give, or `None` to let Rhai run the call.
     pub(super) fn decide(
         &self,
-        _o: &ScriptOpportunity,
-        _p: &PortfolioView,
+        o: &ScriptOpportunity,
+        p: &PortfolioView,
     ) -> Option<StrategyAnswer> {
-        None
+        let mut slots = vec![Value::Unit; self.slots];
+        let (o_slot, p_slot) = slots.split_at_mut(1);
+        *o_slot.first_mut()? = Value::Opportunity(o.opportunity());
+        *p_slot.first_mut()? = Value::Portfolio(p);
+        let mut run = Run {
+            slots,
+            limits: self.limits,
+        };
+        let value = match run.block(&self.body) {
+            Ok(value) | Err(Stop::Return(value)) => value,
+            Err(Stop::GiveUp) => return None,
+        };
+        interpret(value)
     }
 }
+
+/// What `decide` returned as an answer, as `answer::interpret` reads it; `None` where
+/// that gives an error, so that Rhai reports it.
+fn interpret(value: Value<'_>) -> Option<StrategyAnswer> {
+    match value {
+        Value::Unit => Some(StrategyAnswer::Skip { reason: None }),
+        Value::Int(_) | Value::Decimal(_) => Some(answer::answer(amount(&value)?, None, None)),
+        Value::Map(entries) => {
+            let (mut amount_value, mut reason, mut slot) = (None, None, None);
+            for (key, value) in entries {
+                match key {
+                    "amount" => amount_value = Some(value),
+                    "reason" => reason = optional_text(value)?,
+                    "slot" => slot = optional_text(value)?,
+                    _ => return None,
+                }
+            }
+            if slot.as_deref() == Some("") {
+                return None;
+            }
+            Some(match amount_value {
+                None | Some(Value::Unit) => StrategyAnswer::Skip { reason },
+                Some(value) => answer::answer(amount(&value)?, reason, slot),
+            })
+        }
+        _ => None,
+    }
+}
+
+fn amount(value: &Value<'_>) -> Option<rust_decimal::Decimal> {
+    let number = match value {
+        Value::Int(n) => rust_decimal::Decimal::from(*n),
+        Value::Decimal(d) => *d,
+        _ => return None,
+    };
+    answer::sane_amount(number).ok()
+}
+
+/// A map's `reason` or `slot`: text, or `()` for none; `None` for anything else.
+fn optional_text(value: Value<'_>) -> Option<Option<String>> {
+    match value {
+        Value::Unit => Some(None),
+        Value::Str(text) => Some(Some(Cow::into_owned(text))),
+        _ => None,
+    }
+}
+
+/// The hash Rhai files a `switch` case under (`calc_switch_value_hash` in Rhai, which
+/// is not public): the value's `Hash` with Rhai's hasher. `lower` checks it against
+/// the cases of a probe script before lowering any `switch`.
+fn switch_hash(value: &Dynamic) -> u64 {
+    let mut hasher = match rhai::config::hashing::get_hashing_seed() {
+        Some([a, b, c, d]) if (a | b | c | d) != 0 => {
+            ahash::RandomState::with_seeds(*a, *b, *c, *d).build_hasher()
+        }
+        _ => ahash::AHasher::default(),
+    };
+    value.hash(&mut hasher);
+    hasher.finish()
+}
+
+#[cfg(test)]
+mod tests;
