@@ -917,6 +917,10 @@ const CORPUS: &[(&str, &str)] = &[
     ("string-index", r#"let g = o.grade; if g[0] == 'A' { 1 } else if g[0] == "A" { 2 } else { 3 }"#),
     ("string-index-text", "#{ amount: 0, reason: `${o.grade[0]}${o.grade[-1]}` }"),
     ("map-equality", "if o.extra == #{} { 1 } else { 2 }"),
+    // Rhai reads an integer literal beyond i64 as a Decimal.
+    ("big-int-literal", "#{ amount: 0, reason: `${9223372036854775808 + o.term_months}` }"),
+    ("string-minus", "#{ amount: 0, reason: o.name - o.grade }"),
+    ("switch-duplicate-case", "switch o.term_months { 36 | 12 => 1, 36 => 2, _ => 3 }"),
     // errors from the API itself
     ("o-unknown-getter", "o.nope"),
     ("p-wrong-arity", "p.invested_in()"),
