@@ -652,7 +652,6 @@ fn shipped_strategies_agree_with_rhai() {
 
 /// The shipped strategies are what the backtest runs: they must not fall back.
 #[test]
-#[ignore = "enable once the compiled evaluator is merged (the stub compiles nothing)"]
 fn shipped_strategies_are_compiled() {
     let strategies = shipped_strategies();
     for name in SHIPPED_COMPILED {
