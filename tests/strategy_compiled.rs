@@ -920,6 +920,19 @@ const CORPUS: &[(&str, &str)] = &[
     ("big-int-literal", "#{ amount: 0, reason: `${9223372036854775808 + o.term_months}` }"),
     ("string-minus", "#{ amount: 0, reason: o.name - o.grade }"),
     ("switch-duplicate-case", "switch o.term_months { 36 | 12 => 1, 36 => 2, _ => 3 }"),
+    // strings that outgrow the sandbox's 64 KiB limit (names of 40,000 and more)
+    ("string-doubling", "#{ amount: 0, reason: o.name + o.name }"),
+    ("interp-doubling", "#{ amount: 0, reason: `${o.name}${o.name}` }"),
+    ("compound-doubling", "let s = o.name; s += s; s += s; #{ amount: 0, reason: s }"),
+    // nesting
+    ("return-in-switch", r#"switch o.grade { "A" => { if o.whole { return 1; } 2 } _ => { return 3; } }"#),
+    ("return-in-block", "{ { if o.term_months > 12 { return 4; } } } 5"),
+    ("switch-arm-if", r#"let x = switch o.kind { "loan" => if o.whole { 1 } else { 2 }, _ => 3 }; x"#),
+    ("const-in-block", "const C = 1; let y = 0; { const C = 2; y = C; } y + C"),
+    ("shadow-in-branches", "let x = 1; if o.whole { let x = 2; x += 1; } else { x = 7; } x"),
+    ("map-compound", "let m = #{ a: 1 }; m.a += o.term_months; m.a"),
+    ("array-index-assign", "let a = [1, 2]; a[0] = o.rate; a[0]"),
+    ("many-locals", "let a = 1; let b = a + 1; let c = b + 1; let d = c + 1; let e = d + 1; e"),
     // errors from the API itself
     ("o-unknown-getter", "o.nope"),
     ("p-wrong-arity", "p.invested_in()"),
