@@ -208,7 +208,7 @@ impl<'e> Lowerer<'e> {
             RhaiStmt::Var(var, flags, _) => {
                 let (name, value, index) = &**var;
                 if index.is_some() || flags.contains(ASTFlags::EXPORTED) {
-                    return unsupported("a variable Rhai places by index");
+                    return unsupported("a variable declared twice in one block");
                 }
                 // The initial value is lowered before the variable exists.
                 let value = self.expr(value)?;
@@ -355,7 +355,9 @@ impl<'e> Lowerer<'e> {
     /// An index inside a chain must be a value of its own, not the rest of a chain.
     fn index_value(&mut self, expr: &RhaiExpr) -> Lowered<Expr> {
         match expr {
-            RhaiExpr::Dot(..) | RhaiExpr::Index(..) => unsupported("a chained index"),
+            RhaiExpr::Dot(..) | RhaiExpr::Index(..) => {
+                unsupported("an index that is itself a property chain")
+            }
             simple => self.expr(simple),
         }
     }
