@@ -168,7 +168,7 @@ impl<'a> Run<'a> {
 
     fn expr(&mut self, expr: &'a Expr) -> Flow<'a, Value<'a>> {
         match expr {
-            Expr::Constant(value) => Ok(value.clone()),
+            Expr::Constant(value) => Ok(value.lend()),
             Expr::Local(slot) => Ok(self.slot(*slot)?.clone()),
             Expr::Property(base, property) => {
                 let base = self.operand(base)?;

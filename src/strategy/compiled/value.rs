@@ -58,6 +58,28 @@ impl Value<'_> {
         }
     }
 
+    /// A copy that borrows this value's text instead of copying it (for constants,
+    /// which live as long as the program).
+    pub(super) fn lend(&self) -> Value<'_> {
+        match self {
+            Value::Unit => Value::Unit,
+            Value::Bool(b) => Value::Bool(*b),
+            Value::Int(n) => Value::Int(*n),
+            Value::Decimal(d) => Value::Decimal(*d),
+            Value::Str(s) => Value::text(s),
+            Value::Array(items) => Value::Array(items.iter().map(Value::lend).collect()),
+            Value::Map(entries) => Value::Map(
+                entries
+                    .iter()
+                    .map(|(key, value)| (Cow::Borrowed(key.as_ref()), value.lend()))
+                    .collect(),
+            ),
+            Value::Extra(extra) => Value::Extra(extra),
+            Value::Opportunity(o) => Value::Opportunity(o),
+            Value::Portfolio(p) => Value::Portfolio(p),
+        }
+    }
+
     pub(super) fn text(text: &str) -> Value<'_> {
         Value::Str(Cow::Borrowed(text))
     }
