@@ -71,21 +71,67 @@ enum Operand<'a> {
 }
 
 impl<'a> Run<'a> {
+    /// A block's value: its last statement's; the others run for their effect only.
     pub(super) fn block(&mut self, block: &'a Block) -> Flow<'a, Value<'a>> {
-        let mut last = Value::Unit;
-        for statement in &block.0 {
-            last = self.statement(statement)?;
+        let Some((last, first)) = block.0.split_last() else {
+            return Ok(Value::Unit);
+        };
+        for statement in first {
+            self.execute(statement)?;
         }
-        Ok(last)
+        self.statement(last)
+    }
+
+    /// Runs a statement whose value is not used.
+    fn execute(&mut self, statement: &'a Stmt) -> Flow<'a, ()> {
+        match statement {
+            Stmt::Let(..) | Stmt::Assign(..) => self.assign(statement),
+            Stmt::If(condition, then, otherwise) => {
+                let branch = if self.condition(condition)? {
+                    then
+                } else {
+                    otherwise
+                };
+                branch.0.iter().try_for_each(|s| self.execute(s))
+            }
+            Stmt::Block(block) => block.0.iter().try_for_each(|s| self.execute(s)),
+            other => self.statement(other).map(drop),
+        }
+    }
+
+    /// `let` and assignments.
+    fn assign(&mut self, statement: &'a Stmt) -> Flow<'a, ()> {
+        match statement {
+            Stmt::Let(slot, expr) | Stmt::Assign(slot, None, expr) => {
+                let value = self.expr(expr)?;
+                self.store(*slot, value)
+            }
+            Stmt::Assign(slot, Some(op), expr) => {
+                let rhs = self.operand(expr)?;
+                let (lhs, rhs) = (self.slot(*slot)?, self.view(&rhs)?);
+                let same_type = matches!(
+                    (lhs, rhs),
+                    (Value::Int(_), Value::Int(_)) | (Value::Decimal(_), Value::Decimal(_))
+                ) || (*op == BinaryOp::Add
+                    && matches!((lhs, rhs), (Value::Str(_), Value::Str(_))));
+                if !same_type {
+                    return give_up();
+                }
+                let result =
+                    value::binary(*op, lhs, rhs, self.limits.string).ok_or(Stop::GiveUp)?;
+                self.store(*slot, result)
+            }
+            _ => give_up(),
+        }
     }
 
     fn slot(&self, slot: usize) -> Flow<'a, &Value<'a>> {
         self.slots.get(slot).ok_or(Stop::GiveUp)
     }
 
-    fn store(&mut self, slot: usize, value: Value<'a>) -> Flow<'a, Value<'a>> {
+    fn store(&mut self, slot: usize, value: Value<'a>) -> Flow<'a, ()> {
         *self.slots.get_mut(slot).ok_or(Stop::GiveUp)? = value;
-        Ok(Value::Unit)
+        Ok(())
     }
 
     /// Evaluates `expr` as an operand: variables and constants are lent, not copied.
@@ -108,25 +154,7 @@ impl<'a> Run<'a> {
     fn statement(&mut self, statement: &'a Stmt) -> Flow<'a, Value<'a>> {
         match statement {
             Stmt::Expr(expr) => self.expr(expr),
-            Stmt::Let(slot, expr) | Stmt::Assign(slot, None, expr) => {
-                let value = self.expr(expr)?;
-                self.store(*slot, value)
-            }
-            Stmt::Assign(slot, Some(op), expr) => {
-                let rhs = self.operand(expr)?;
-                let (lhs, rhs) = (self.slot(*slot)?, self.view(&rhs)?);
-                let same_type = matches!(
-                    (lhs, rhs),
-                    (Value::Int(_), Value::Int(_)) | (Value::Decimal(_), Value::Decimal(_))
-                ) || (*op == BinaryOp::Add
-                    && matches!((lhs, rhs), (Value::Str(_), Value::Str(_))));
-                if !same_type {
-                    return give_up();
-                }
-                let result =
-                    value::binary(*op, lhs, rhs, self.limits.string).ok_or(Stop::GiveUp)?;
-                self.store(*slot, result)
-            }
+            Stmt::Let(..) | Stmt::Assign(..) => self.assign(statement).map(|()| Value::Unit),
             Stmt::If(condition, then, otherwise) => {
                 let branch = if self.condition(condition)? {
                     then
@@ -157,12 +185,26 @@ impl<'a> Run<'a> {
         }
     }
 
-    /// A condition of `if`, `&&` or `||`: booleans only.
+    /// A condition of `if`, `!`, `&&` or `||`: booleans only. Comparisons and logic
+    /// are answered here directly, without making a value of their result.
     fn condition(&mut self, expr: &'a Expr) -> Flow<'a, bool> {
-        let operand = self.operand(expr)?;
-        match self.view(&operand)? {
-            Value::Bool(b) => Ok(*b),
-            _ => give_up(),
+        match expr {
+            Expr::Binary(op, lhs, rhs) if op.is_comparison() => {
+                let lhs = self.operand(lhs)?;
+                let rhs = self.operand(rhs)?;
+                let (lhs, rhs) = (self.view(&lhs)?, self.view(&rhs)?);
+                value::compare(*op, lhs, rhs).ok_or(Stop::GiveUp)
+            }
+            Expr::Not(operand) => Ok(!self.condition(operand)?),
+            Expr::And(items) => self.logical(items, false),
+            Expr::Or(items) => self.logical(items, true),
+            other => {
+                let operand = self.operand(other)?;
+                match self.view(&operand)? {
+                    Value::Bool(b) => Ok(*b),
+                    _ => give_up(),
+                }
+            }
         }
     }
 
@@ -197,16 +239,13 @@ impl<'a> Run<'a> {
                 let (lhs, rhs) = (self.view(&lhs)?, self.view(&rhs)?);
                 value::binary(*op, lhs, rhs, self.limits.string).ok_or(Stop::GiveUp)
             }
-            Expr::Not(operand) => {
-                let operand = self.operand(operand)?;
-                value::not(self.view(&operand)?).ok_or(Stop::GiveUp)
-            }
+            Expr::Not(operand) => Ok(Value::Bool(!self.condition(operand)?)),
             Expr::Negate(operand) => {
                 let operand = self.operand(operand)?;
                 value::negate(self.view(&operand)?).ok_or(Stop::GiveUp)
             }
-            Expr::And(items) => self.logical(items, false),
-            Expr::Or(items) => self.logical(items, true),
+            Expr::And(items) => self.logical(items, false).map(Value::Bool),
+            Expr::Or(items) => self.logical(items, true).map(Value::Bool),
             Expr::Coalesce(items) => {
                 let mut value = Value::Unit;
                 for item in items {
@@ -249,13 +288,13 @@ impl<'a> Run<'a> {
     }
 
     /// `a && b && …` (`stop_at` false) or `a || b || …` (true): booleans only.
-    fn logical(&mut self, items: &'a [Expr], stop_at: bool) -> Flow<'a, Value<'a>> {
+    fn logical(&mut self, items: &'a [Expr], stop_at: bool) -> Flow<'a, bool> {
         for item in items {
             if self.condition(item)? == stop_at {
-                return Ok(Value::Bool(stop_at));
+                return Ok(stop_at);
             }
         }
-        Ok(Value::Bool(!stop_at))
+        Ok(!stop_at)
     }
 
     fn property(&self, base: &Value<'a>, property: &'a Property) -> Flow<'a, Value<'a>> {

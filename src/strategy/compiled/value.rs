@@ -128,7 +128,7 @@ impl BinaryOp {
         })
     }
 
-    fn is_comparison(self) -> bool {
+    pub(super) fn is_comparison(self) -> bool {
         !matches!(
             self,
             BinaryOp::Add
@@ -162,39 +162,53 @@ pub(super) fn binary<'a>(
     max_string: usize,
 ) -> Option<Value<'a>> {
     use Value as V;
+    if op.is_comparison() {
+        return compare(op, lhs, rhs).map(V::Bool);
+    }
     match (lhs, rhs) {
         (V::Int(x), V::Int(y)) => integer(op, *x, *y),
         (V::Decimal(x), V::Decimal(y)) => decimal(op, *x, *y),
         (V::Decimal(x), V::Int(y)) => decimal(op, *x, Decimal::from(*y)),
         (V::Int(x), V::Decimal(y)) => decimal(op, Decimal::from(*x), *y),
-        (V::Bool(x), V::Bool(y)) => op.is_comparison().then(|| V::Bool(op.holds(x.cmp(y)))),
-        (V::Str(x), V::Str(y)) => match op {
-            BinaryOp::Add => {
-                let joined = x.len() + y.len();
-                if max_string != 0 && joined > max_string {
-                    return None;
-                }
-                let mut text = String::with_capacity(joined);
-                text.push_str(x);
-                text.push_str(y);
-                Some(V::Str(Cow::Owned(text)))
+        (V::Str(x), V::Str(y)) if op == BinaryOp::Add => {
+            let joined = x.len() + y.len();
+            if max_string != 0 && joined > max_string {
+                return None;
             }
-            _ if op.is_comparison() => Some(V::Bool(op.holds(x.as_ref().cmp(y.as_ref())))),
-            _ => None,
-        },
-        (V::Unit, V::Unit) => op.is_comparison().then_some(V::Bool(op == BinaryOp::Equal)),
+            let mut text = String::with_capacity(joined);
+            text.push_str(x);
+            text.push_str(y);
+            Some(V::Str(Cow::Owned(text)))
+        }
         // `() + "text"` and `"text" + ()` give the text.
         (V::Unit, text @ V::Str(_)) | (text @ V::Str(_), V::Unit) if op == BinaryOp::Add => {
             Some(text.clone())
         }
-        (lhs, rhs) => mismatched(op, lhs.type_of(), rhs.type_of()),
+        // Everything else (other types, mixed types) is left to Rhai.
+        _ => None,
     }
 }
 
-/// Operands of different types: comparisons have a default answer unless both are
-/// numbers; everything else (and any custom type, which Rhai first offers to
-/// registered functions) is not handled here.
-fn mismatched(op: BinaryOp, lhs: Type, rhs: Type) -> Option<Value<'static>> {
+/// A comparison (`==`, `!=`, `<`, `<=`, `>`, `>=`) as Rhai's built-in operators
+/// answer it.
+pub(super) fn compare(op: BinaryOp, lhs: &Value<'_>, rhs: &Value<'_>) -> Option<bool> {
+    use Value as V;
+    Some(match (lhs, rhs) {
+        (V::Int(x), V::Int(y)) => op.holds(x.cmp(y)),
+        (V::Decimal(x), V::Decimal(y)) => op.holds(x.cmp(y)),
+        (V::Decimal(x), V::Int(y)) => op.holds(x.cmp(&Decimal::from(*y))),
+        (V::Int(x), V::Decimal(y)) => op.holds(Decimal::from(*x).cmp(y)),
+        (V::Bool(x), V::Bool(y)) => op.holds(x.cmp(y)),
+        (V::Str(x), V::Str(y)) => op.holds(x.as_ref().cmp(y.as_ref())),
+        (V::Unit, V::Unit) => op == BinaryOp::Equal,
+        (lhs, rhs) => return mismatched(op, lhs.type_of(), rhs.type_of()),
+    })
+}
+
+/// Values of different types compare `false` (`true` for `!=`) unless both are
+/// numbers; custom types are first offered to registered functions in Rhai, so they
+/// are left to it.
+fn mismatched(op: BinaryOp, lhs: Type, rhs: Type) -> Option<bool> {
     let numeric = |t: Type| matches!(t, Type::Int | Type::Decimal);
     if lhs == rhs || lhs == Type::Custom || rhs == Type::Custom {
         return None;
@@ -202,8 +216,7 @@ fn mismatched(op: BinaryOp, lhs: Type, rhs: Type) -> Option<Value<'static>> {
     if numeric(lhs) && numeric(rhs) {
         return None;
     }
-    op.is_comparison()
-        .then_some(Value::Bool(op == BinaryOp::NotEqual))
+    Some(op == BinaryOp::NotEqual)
 }
 
 fn integer(op: BinaryOp, x: i64, y: i64) -> Option<Value<'static>> {
@@ -213,7 +226,7 @@ fn integer(op: BinaryOp, x: i64, y: i64) -> Option<Value<'static>> {
         BinaryOp::Multiply => x.checked_mul(y),
         BinaryOp::Divide => x.checked_div(y),
         BinaryOp::Modulo => x.checked_rem(y),
-        comparison => return Some(Value::Bool(comparison.holds(x.cmp(&y)))),
+        _ => None,
     };
     result.map(Value::Int)
 }
@@ -226,17 +239,9 @@ fn decimal(op: BinaryOp, x: Decimal, y: Decimal) -> Option<Value<'static>> {
         BinaryOp::Divide if y.is_zero() => None,
         BinaryOp::Divide => x.checked_div(y),
         BinaryOp::Modulo => x.checked_rem(y),
-        comparison => return Some(Value::Bool(comparison.holds(x.cmp(&y)))),
+        _ => None,
     };
     result.map(Value::Decimal)
-}
-
-/// `!value`: booleans only.
-pub(super) fn not(value: &Value<'_>) -> Option<Value<'static>> {
-    match value {
-        Value::Bool(b) => Some(Value::Bool(!b)),
-        _ => None,
-    }
 }
 
 /// `-value`: numbers only; the negation of `i64::MIN` overflows.
@@ -260,10 +265,7 @@ pub(super) fn equals(lhs: &Value<'_>, rhs: &Value<'_>) -> Option<bool> {
     if !scalar(lhs) || !scalar(rhs) {
         return None;
     }
-    match binary(BinaryOp::Equal, lhs, rhs, 0)? {
-        Value::Bool(b) => Some(b),
-        _ => None,
-    }
+    compare(BinaryOp::Equal, lhs, rhs)
 }
 
 /// What `${value}` (Rhai's `to_string`) prints; `None` for the types whose text is
