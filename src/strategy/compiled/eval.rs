@@ -129,7 +129,12 @@ impl<'a> Run<'a> {
         self.slots.get(slot).ok_or(Stop::GiveUp)
     }
 
+    /// Sets a variable. The slots grow as variables are first set: a variable is
+    /// always set (by its `let`) before it can be read.
     fn store(&mut self, slot: usize, value: Value<'a>) -> Flow<'a, ()> {
+        if slot >= self.slots.len() {
+            self.slots.resize_with(slot + 1, || Value::Unit);
+        }
         *self.slots.get_mut(slot).ok_or(Stop::GiveUp)? = value;
         Ok(())
     }

@@ -62,7 +62,6 @@ impl Program {
         let mut slots = Slots::with_capacity(self.slots);
         slots.push(Value::Opportunity(o.opportunity()));
         slots.push(Value::Portfolio(p));
-        slots.resize_with(self.slots, || Value::Unit);
         let mut run = Run {
             slots,
             limits: self.limits,
