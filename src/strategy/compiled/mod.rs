@@ -11,10 +11,14 @@
 //! `tests/strategy_compiled.rs` checks that against Rhai on generated inputs.
 //!
 //! - `lower`: Rhai's tree → [`tree`], refusing what is outside the subset;
-//! - `eval`: runs the tree;
+//! - `eval`: runs the tree (statements, variables, operators, conditions);
+//! - `access`: properties, indexes and functions (`o`, `p`, maps, `o.extra`, methods);
+//! - `limits`: Rhai's data size limits, counted as Rhai counts them;
 //! - `value`: values and Rhai's built-in operators on them.
 
+mod access;
 mod eval;
+mod limits;
 mod lower;
 mod tree;
 mod value;
@@ -22,7 +26,8 @@ mod value;
 use super::answer;
 use super::{ScriptOpportunity, StrategyAnswer};
 use crate::portfolio::PortfolioView;
-use eval::{Limits, Run, Slots, Stop};
+use eval::{Run, Slots, Stop};
+use limits::Limits;
 use rhai::{Engine, AST};
 use std::borrow::Cow;
 use tree::Block;
