@@ -76,7 +76,7 @@ impl<'a> Run<'a> {
             F::Whole => Value::Bool(o.purchase == PurchaseMode::Whole),
             F::Extra => {
                 // Rhai builds the whole map and checks its size on every access.
-                self.limits.check(json_map_sizes(o.extra.values()))?;
+                self.within_limits(json_map_sizes(o.extra.values()))?;
                 return Ok(Value::Extra(&o.extra));
             }
         };
@@ -88,14 +88,14 @@ impl<'a> Run<'a> {
             PortfolioField::Cash => Value::optional_decimal(p.cash()),
             PortfolioField::InvestedTotal => Value::Decimal(p.invested_total()),
             PortfolioField::InvestedToday => Value::Decimal(p.invested_today()),
-            PortfolioField::Today => return self.limits.check_text(Cow::Owned(p.today())),
+            PortfolioField::Today => return self.limited_text(Cow::Owned(p.today())),
         })
     }
 
     /// A value a function returned: Rhai checks every result against the size limits.
     fn checked(&self, value: Value<'a>) -> Flow<'a, Value<'a>> {
         match value {
-            Value::Str(text) => self.limits.check_text(text),
+            Value::Str(text) => self.limited_text(text),
             other => Ok(other),
         }
     }

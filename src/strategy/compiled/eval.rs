@@ -43,6 +43,21 @@ enum Operand<'a> {
 }
 
 impl<'a> Run<'a> {
+    /// Gives up on a value over the engine's size limits (Rhai reports it).
+    pub(super) fn within_limits(&self, sizes: (usize, usize, usize)) -> Flow<'a, ()> {
+        if self.limits.allow(sizes) {
+            Ok(())
+        } else {
+            give_up()
+        }
+    }
+
+    /// A text produced by the script, within the string size limit.
+    pub(super) fn limited_text(&self, text: Cow<'a, str>) -> Flow<'a, Value<'a>> {
+        self.within_limits((0, 0, text.len()))?;
+        Ok(Value::Str(text))
+    }
+
     /// A block's value: its last statement's; the others run for their effect only.
     pub(super) fn block(&mut self, block: &'a Block) -> Flow<'a, Value<'a>> {
         let Some((last, first)) = block.0.split_last() else {
@@ -238,7 +253,7 @@ impl<'a> Run<'a> {
                 for part in parts {
                     let part = self.operand(part)?;
                     value::write_display(self.view(&part)?, &mut text).ok_or(Stop::GiveUp)?;
-                    self.limits.check((0, 0, text.len()))?;
+                    self.within_limits((0, 0, text.len()))?;
                 }
                 Ok(Value::Str(Cow::Owned(text)))
             }
@@ -248,7 +263,7 @@ impl<'a> Run<'a> {
                     array.push(self.expr(item)?);
                 }
                 let array = Value::Array(array);
-                self.limits.check(sizes(&array))?;
+                self.within_limits(sizes(&array))?;
                 Ok(array)
             }
             Expr::Map(entries) => {
@@ -257,7 +272,7 @@ impl<'a> Run<'a> {
                     map.push((Cow::Borrowed(key.as_ref()), self.expr(value)?));
                 }
                 let map = Value::Map(map);
-                self.limits.check(sizes(&map))?;
+                self.within_limits(sizes(&map))?;
                 Ok(map)
             }
             Expr::Block(block) => self.block(block),

@@ -2,10 +2,8 @@
 //! `throw_on_size`): a value over a limit makes the evaluator give up, and Rhai then
 //! reports the error.
 
-use super::eval::{give_up, Flow};
 use super::value::Value;
 use serde_json::Value as Json;
-use std::borrow::Cow;
 
 /// The engine's data size limits (0: none), as Rhai checks them.
 #[derive(Debug, Clone, Copy)]
@@ -16,22 +14,11 @@ pub(super) struct Limits {
 }
 
 impl Limits {
-    /// Sizes as Rhai's `calc_data_sizes` counts them: (array items, map entries,
-    /// string bytes), nested values included.
-    pub(super) fn check(
-        &self,
-        (arrays, maps, strings): (usize, usize, usize),
-    ) -> Flow<'static, ()> {
-        let over = |size: usize, limit: usize| limit != 0 && size > limit;
-        if over(arrays, self.array) || over(maps, self.map) || over(strings, self.string) {
-            return give_up();
-        }
-        Ok(())
-    }
-
-    pub(super) fn check_text<'a>(&self, text: Cow<'a, str>) -> Flow<'a, Value<'a>> {
-        self.check((0, 0, text.len()))?;
-        Ok(Value::Str(text))
+    /// Whether sizes as Rhai's `calc_data_sizes` counts them — (array items, map
+    /// entries, string bytes), nested values included — are within every limit.
+    pub(super) fn allow(&self, (arrays, maps, strings): (usize, usize, usize)) -> bool {
+        let within = |size: usize, limit: usize| limit == 0 || size <= limit;
+        within(arrays, self.array) && within(maps, self.map) && within(strings, self.string)
     }
 }
 
