@@ -1,6 +1,7 @@
-//! `autoinvest check`: validates the config, compiles the strategies and says which
-//! evaluator runs each one (and, for Rhai's interpreter, what in the script kept it
-//! off the fast one).
+//! Which evaluator runs a strategy, from the outside: `autoinvest check` names it for
+//! each strategy (and, for Rhai's interpreter, what in the script kept it off the fast
+//! one), `AUTOINVEST_STRATEGY_EVALUATOR=rhai` switches the fast one off, and a backtest
+//! decides the same on either.
 
 use std::path::Path;
 use std::process::Command;
@@ -98,4 +99,32 @@ fn the_environment_can_send_every_strategy_to_rhai() {
         ),
         "{stdout}"
     );
+}
+
+/// End to end on real rows: a backtest of the LendingClub sample through the shipped
+/// strategies decides the same with the fast evaluator as with Rhai's interpreter
+/// alone (`decisions.csv` byte for byte: every decision, amount and reason).
+#[test]
+fn a_backtest_decides_the_same_on_either_evaluator() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |report: &str, evaluator: Option<&str>| {
+        let mut command = Command::new(BIN);
+        command
+            .args(["--config", "config.toml", "backtest", "--data"])
+            .arg("tests/fixtures/lendingclub-sample.csv")
+            .arg("--report")
+            .arg(dir.path().join(report))
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .env_remove("AUTOINVEST_STRATEGY_EVALUATOR");
+        if let Some(evaluator) = evaluator {
+            command.env("AUTOINVEST_STRATEGY_EVALUATOR", evaluator);
+        }
+        let output = command.output().unwrap();
+        assert!(output.status.success(), "{output:?}");
+        std::fs::read(dir.path().join(report).join("decisions.csv")).unwrap()
+    };
+    let fast = run("fast", None);
+    let rhai = run("rhai", Some("rhai"));
+    assert!(fast.len() > 1000, "decisions.csv is nearly empty");
+    assert!(fast == rhai, "decisions differ between the evaluators");
 }
