@@ -57,7 +57,6 @@ const SHIPPED_COMPILED: &[&str] = &[
 /// (so the list says exactly what the evaluator leaves to Rhai). Besides these, any
 /// script with a character literal (`'c'`) stays in Rhai.
 const CORPUS_INTERPRETED: &[&str] = &[
-    "let-shadow",         // `let x` twice in one block
     "switch-range",       // switch cases with ranges
     "switch-condition",   // switch cases with conditions
     "ret-char",           // a character literal
@@ -776,6 +775,10 @@ fn buying_opportunities() -> Vec<Opportunity> {
 const CORPUS: &[(&str, &str)] = &[
     // let, shadowing, blocks, assignment, compound assignment, const
     ("let-shadow", "let x = 1; let x = x + 1; { let x = 10; x += 1; } x"),
+    ("let-again-after-const", "const c = 1; let c = c + o.term_months; c += 1; c"),
+    ("const-again-after-let", "let x = o.rate; const x = x + 1; x"),
+    ("let-again-param", "let o = o.term_months; let o = o + 1; o"),
+    ("let-again-in-block", "let x = o.rate; let y = { let x = 1; let x = x + o.term_months; x }; y + x"),
     ("block-assigns-outer", "let a = o.term_months; { a = 5; } a"),
     ("block-value", "let v = { let t = o.term_months; t }; v"),
     ("compound-int", "let x = 100; x += o.term_months; x -= 2; x *= 3; x /= 2; x %= 1000; x"),

@@ -156,6 +156,20 @@ impl<'e> Lowerer<'e> {
         slot
     }
 
+    /// `let name` again in the block that declared `name`: the same slot, with the
+    /// new declaration's constness.
+    fn redeclare(&mut self, name: &str, constant: bool) -> Lowered<usize> {
+        let innermost = self.scopes.last_mut();
+        let found = innermost.and_then(|scope| scope.iter_mut().rev().find(|v| v.name == name));
+        match found {
+            Some(variable) => {
+                variable.constant = constant;
+                Ok(variable.slot)
+            }
+            None => unsupported(format!("the variable {name}, declared again")),
+        }
+    }
+
     fn resolve(&self, name: &str) -> Lowered<&Variable> {
         let found = self
             .scopes
@@ -207,12 +221,18 @@ impl<'e> Lowerer<'e> {
             RhaiStmt::Block(block) => Stmt::Block(self.block(block)?),
             RhaiStmt::Var(var, flags, _) => {
                 let (name, value, index) = &**var;
-                if index.is_some() || flags.contains(ASTFlags::EXPORTED) {
-                    return unsupported("a variable declared twice in one block");
+                if flags.contains(ASTFlags::EXPORTED) {
+                    return unsupported("export");
                 }
+                let constant = flags.contains(ASTFlags::CONSTANT);
                 // The initial value is lowered before the variable exists.
                 let value = self.expr(value)?;
-                let slot = self.declare(name.name.to_string(), flags.contains(ASTFlags::CONSTANT));
+                let slot = if index.is_some() {
+                    // Declared again in the same block: Rhai reuses the variable.
+                    self.redeclare(name.name.as_str(), constant)?
+                } else {
+                    self.declare(name.name.to_string(), constant)
+                };
                 Stmt::Let(slot, value)
             }
             RhaiStmt::Assignment(assignment) => {
