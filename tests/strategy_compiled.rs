@@ -57,19 +57,21 @@ const SHIPPED_COMPILED: &[&str] = &[
 /// (so the list says exactly what the evaluator leaves to Rhai). Besides these, any
 /// script with a character literal (`'c'`) stays in Rhai.
 const CORPUS_INTERPRETED: &[&str] = &[
-    "switch-range",       // switch cases with ranges
-    "switch-condition",   // switch cases with conditions
-    "ret-char",           // a character literal
-    "array-out-of-range", // an index that is itself a property chain
-    "map-assign",         // assignment to a property
-    "literal-forms",      // unary plus
-    "string-index",       // a character literal
-    "map-compound",       // compound assignment to a property
-    "array-index-assign", // assignment to an index
-    "loop",               // loops
-    "print",              // print()
-    "type-of",            // type_of()
-    "helper-function",    // a call to a function of the script's own
+    "switch-range",              // switch cases with ranges
+    "switch-condition",          // switch cases with conditions
+    "ret-char",                  // a character literal
+    "array-out-of-range",        // an index that is itself a property chain
+    "map-assign",                // assignment to a property
+    "literal-forms",             // unary plus
+    "string-index",              // a character literal
+    "map-compound",              // compound assignment to a property
+    "array-index-assign",        // assignment to an index
+    "loop",                      // loops
+    "print",                     // print()
+    "type-of",                   // type_of()
+    "helper-function",           // a call to a function of the script's own
+    "value-block-assigns-outer", // a block used as a value assigns an outer variable
+    "nested-value-blocks",       // the same, one block deeper
 ];
 
 // ── Comparing the two evaluators ────────────────────────────────────────────
@@ -780,6 +782,11 @@ const CORPUS: &[(&str, &str)] = &[
     ("let-again-param", "let o = o.term_months; let o = o + 1; o"),
     ("let-again-in-block", "let x = o.rate; let y = { let x = 1; let x = x + o.term_months; x }; y + x"),
     ("block-assigns-outer", "let a = o.term_months; { a = 5; } a"),
+    // A block used as a value that assigns a variable the expression also reads: Rhai
+    // reads `x` before the block runs.
+    ("value-block-assigns-outer", "let x = o.term_months; let y = x + if o.whole { x = 5; 1 } else { 2 }; y + x"),
+    ("nested-value-blocks", "let y = if o.whole { let t = 1; let z = t + if o.term_months > 12 { t = 2; 3 } else { 4 }; z } else { 0 }; y"),
+    ("switch-statement-assigns", r#"let cap = 0; switch o.grade { "A" => { cap = 3000; }, "B" => { cap = 2000; }, _ => {} } cap"#),
     ("block-value", "let v = { let t = o.term_months; t }; v"),
     ("compound-int", "let x = 100; x += o.term_months; x -= 2; x *= 3; x /= 2; x %= 1000; x"),
     ("compound-decimal", "let x = 1.50; x += o.rate; x -= 0.25; x *= 2; x /= 3; x"),

@@ -127,6 +127,12 @@ struct Lowerer<'e> {
     slots: usize,
     /// Nodes lowered, to stay far below the engine's operation limit.
     nodes: u64,
+    /// While lowering a block used as a value (`if`/`switch` as an expression): the
+    /// number of scopes outside it. Such a block may not assign those scopes'
+    /// variables, because operands that are variables are read where they are used,
+    /// after the other operands: `x + if c { x = 5; 1 } else { 2 }` would see the new
+    /// `x` where Rhai reads the old one.
+    value_block_floor: Option<usize>,
 }
 
 impl<'e> Lowerer<'e> {
@@ -136,6 +142,7 @@ impl<'e> Lowerer<'e> {
             scopes: vec![Vec::new()],
             slots: 0,
             nodes: 0,
+            value_block_floor: None,
         };
         for name in parameters {
             lowerer.declare(name, false);
@@ -168,6 +175,15 @@ impl<'e> Lowerer<'e> {
             }
             None => unsupported(format!("the variable {name}, declared again")),
         }
+    }
+
+    /// The index of the scope `name` resolves to (0: the function's own); past the
+    /// end when it resolves to none.
+    fn scope_of(&self, name: &str) -> usize {
+        self.scopes
+            .iter()
+            .rposition(|scope| scope.iter().any(|v| v.name == name))
+            .unwrap_or(usize::MAX)
     }
 
     fn resolve(&self, name: &str) -> Lowered<&Variable> {
@@ -240,7 +256,16 @@ impl<'e> Lowerer<'e> {
                 let RhaiExpr::Variable(variable, ..) = &target.lhs else {
                     return unsupported("assignment to a property or an index");
                 };
-                let variable = self.resolve(variable.1.as_str())?;
+                let name = variable.1.as_str();
+                if self
+                    .value_block_floor
+                    .is_some_and(|floor| self.scope_of(name) < floor)
+                {
+                    return unsupported(format!(
+                        "assignment to {name}, declared outside the block used as a value"
+                    ));
+                }
+                let variable = self.resolve(name)?;
                 if variable.constant {
                     return unsupported("assignment to a constant");
                 }
@@ -291,7 +316,12 @@ impl<'e> Lowerer<'e> {
             if !matches!(case.lhs, RhaiExpr::BoolConstant(true, _)) {
                 return unsupported("switch case with a condition");
             }
-            arms.push(self.expr(&case.rhs)?);
+            // An arm's block runs after the switch value is read: it may assign
+            // variables unless the switch itself is used as a value.
+            arms.push(match &case.rhs {
+                RhaiExpr::Stmt(block) => Expr::Block(self.block(block)?),
+                arm => self.expr(arm)?,
+            });
         }
         let mut cases = Vec::with_capacity(collection.cases.len());
         for (hash, blocks) in collection.cases.iter() {
@@ -347,7 +377,12 @@ impl<'e> Lowerer<'e> {
             RhaiExpr::Variable(variable, ..) => {
                 Expr::Local(self.resolve(variable.1.as_str())?.slot)
             }
-            RhaiExpr::Stmt(block) => Expr::Block(self.block(block)?),
+            RhaiExpr::Stmt(block) => {
+                let outer = self.value_block_floor.replace(self.scopes.len());
+                let block = self.block(block);
+                self.value_block_floor = outer;
+                Expr::Block(block?)
+            }
             RhaiExpr::FnCall(call, _) => self.call(call)?,
             RhaiExpr::Dot(chain, flags, _) => {
                 if flags.contains(ASTFlags::NEGATED) {
