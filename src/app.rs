@@ -20,8 +20,26 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+/// Every strategy that failed to compile, shown one per line.
+#[derive(Debug)]
+pub struct StrategyErrors(pub Vec<StrategyError>);
+
+impl std::fmt::Display for StrategyErrors {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for (i, error) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str("\n")?;
+            }
+            write!(f, "{error}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for StrategyErrors {}
+
 /// Compiles every enabled strategy; returns all compile errors at once.
-pub fn compile_strategies(config: &Config) -> Result<Vec<StrategySlot>, Vec<StrategyError>> {
+pub fn compile_strategies(config: &Config) -> Result<Vec<StrategySlot>, StrategyErrors> {
     let mut slots = Vec::new();
     let mut errors = Vec::new();
     for settings in config.strategies.iter().filter(|s| s.enabled) {
@@ -42,7 +60,7 @@ pub fn compile_strategies(config: &Config) -> Result<Vec<StrategySlot>, Vec<Stra
     if errors.is_empty() {
         Ok(slots)
     } else {
-        Err(errors)
+        Err(StrategyErrors(errors))
     }
 }
 

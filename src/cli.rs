@@ -359,17 +359,9 @@ fn load_valid(path: &Path) -> Result<Config, Failure> {
 /// Loads the config and compiles its enabled strategies; every problem is reported.
 fn load_valid_with_strategies(path: &Path) -> Result<(Config, Vec<StrategySlot>), Failure> {
     let config = Config::load(path).map_err(Failure::invalid)?;
-    match app::compile_strategies(&config) {
-        Ok(strategies) => Ok((config, strategies)),
-        Err(errors) => {
-            let text = errors
-                .iter()
-                .map(|e| e.to_string())
-                .collect::<Vec<_>>()
-                .join("\n");
-            Err(Failure::invalid(anyhow::anyhow!(text)))
-        }
-    }
+    let strategies = app::compile_strategies(&config)
+        .map_err(|errors| Failure::invalid(anyhow::anyhow!(errors)))?;
+    Ok((config, strategies))
 }
 
 /// Cancels the token on SIGINT or SIGTERM.

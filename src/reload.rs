@@ -97,14 +97,7 @@ impl Reloader {
         self.seen = watched_files(&config);
         let slots = match app::compile_strategies(&config) {
             Ok(slots) => slots,
-            Err(errors) => {
-                let text = errors
-                    .iter()
-                    .map(|e| e.to_string())
-                    .collect::<Vec<_>>()
-                    .join("\n");
-                return ReloadOutcome::Refused(text);
-            }
+            Err(errors) => return ReloadOutcome::Refused(errors.to_string()),
         };
         self.warn_about_restart_only_changes(&config);
         let engine = app::build_engine(&config, slots, Some(self.metrics.clone()));

@@ -95,13 +95,7 @@ pub async fn run(
 ) -> anyhow::Result<()> {
     let dry_run = options.dry_run || config.mode == Mode::DryRun;
     let metrics = Metrics::new();
-    let slots = app::compile_strategies(&config).map_err(|errors| {
-        anyhow::anyhow!(errors
-            .iter()
-            .map(|e| e.to_string())
-            .collect::<Vec<_>>()
-            .join("\n"))
-    })?;
+    let slots = app::compile_strategies(&config).map_err(|errors| anyhow::anyhow!(errors))?;
     let engine = Arc::new(app::build_engine(&config, slots, Some(metrics.clone())));
     let platform_ids: Vec<&str> = config.platforms.keys().map(|p| p.as_str()).collect();
     let strategy_names: Vec<&str> = engine

@@ -99,15 +99,8 @@ pub fn run(
     notices: &mut dyn Write,
 ) -> Result<Report, BacktestError> {
     let config = select_strategies(config, &options.strategies)?;
-    let slots = app::compile_strategies(&config).map_err(|errors| {
-        BacktestError::Strategies(
-            errors
-                .iter()
-                .map(|e| e.to_string())
-                .collect::<Vec<_>>()
-                .join("\n"),
-        )
-    })?;
+    let slots = app::compile_strategies(&config)
+        .map_err(|errors| BacktestError::Strategies(errors.to_string()))?;
     if slots.is_empty() {
         return Err(BacktestError::NoStrategies {
             config: config.path.clone(),

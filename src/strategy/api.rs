@@ -131,14 +131,31 @@ pub(super) fn json_to_dynamic(value: &Value) -> Dynamic {
 }
 
 fn number_to_dynamic(number: &Number) -> Dynamic {
+    match script_number(number) {
+        ScriptNumber::Int(integer) => Dynamic::from_int(integer),
+        ScriptNumber::Decimal(decimal) => Dynamic::from_decimal(decimal),
+        ScriptNumber::Missing => Dynamic::UNIT,
+    }
+}
+
+/// A JSON number as scripts see it (both evaluators).
+pub(super) enum ScriptNumber {
+    Int(INT),
+    Decimal(Decimal),
+    /// Beyond what Decimal can hold, e.g. `1e400`: `()` rather than a wrong value.
+    Missing,
+}
+
+/// Integers stay integers, other numbers become Decimal.
+pub(super) fn script_number(number: &Number) -> ScriptNumber {
     if let Some(integer) = number.as_i64() {
-        return Dynamic::from_int(integer);
+        return ScriptNumber::Int(integer);
     }
     // With serde_json's arbitrary_precision the text is the number as it was written.
     let written = number.to_string();
     Decimal::from_str(&written)
         .or_else(|_| Decimal::from_scientific(&written))
-        .map_or(Dynamic::UNIT, Dynamic::from_decimal)
+        .map_or(ScriptNumber::Missing, ScriptNumber::Decimal)
 }
 
 #[cfg(test)]

@@ -9,11 +9,10 @@ use super::tree::{Method, OpportunityField, PortfolioField, Property};
 use super::value::{self, Value};
 use crate::opportunity::{Opportunity, PurchaseMode};
 use crate::portfolio::PortfolioView;
+use crate::strategy::api::{script_number, ScriptNumber};
 use chrono::SecondsFormat;
-use rust_decimal::Decimal;
 use serde_json::Value as Json;
 use std::borrow::Cow;
-use std::str::FromStr;
 
 impl<'a> Run<'a> {
     pub(super) fn property(&self, base: &Value<'a>, property: &'a Property) -> Flow<'a, Value<'a>> {
@@ -194,13 +193,11 @@ fn map_entry<'a>(entries: &[(Cow<'a, str>, Value<'a>)], key: &str) -> Value<'a> 
 /// A JSON number as `strategy::api` gives it to scripts: integers stay integers,
 /// other numbers become Decimal, and a number Decimal cannot hold becomes `()`.
 fn json_number(number: &serde_json::Number) -> Value<'static> {
-    if let Some(integer) = number.as_i64() {
-        return Value::Int(integer);
+    match script_number(number) {
+        ScriptNumber::Int(integer) => Value::Int(integer),
+        ScriptNumber::Decimal(decimal) => Value::Decimal(decimal),
+        ScriptNumber::Missing => Value::Unit,
     }
-    let written = number.to_string();
-    Decimal::from_str(&written)
-        .or_else(|_| Decimal::from_scientific(&written))
-        .map_or(Value::Unit, Value::Decimal)
 }
 
 /// Rhai's `to_upper`: the text itself when every character is upper-case already.
