@@ -656,11 +656,16 @@ fn shipped_sources() -> Vec<(String, String)> {
         .collect()
 }
 
-fn shipped_strategies() -> Vec<Subject> {
-    shipped_sources()
+/// Compiles each (name, source).
+fn subjects(sources: Vec<(String, String)>) -> Vec<Subject> {
+    sources
         .into_iter()
         .map(|(name, source)| Subject::new(name, source))
         .collect()
+}
+
+fn shipped_strategies() -> Vec<Subject> {
+    subjects(shipped_sources())
 }
 
 /// Every shipped strategy on generated opportunities and portfolios. Cases: 1024.
@@ -1035,10 +1040,7 @@ fn decide_source(body: &str) -> String {
 }
 
 fn corpus() -> Vec<Subject> {
-    corpus_sources()
-        .into_iter()
-        .map(|(name, source)| Subject::new(name, source))
-        .collect()
+    subjects(corpus_sources())
 }
 
 /// Each corpus script on generated opportunities and portfolios. Cases: 256.

@@ -1,6 +1,7 @@
 //! `decisions.csv`: one line per (opportunity, strategy) evaluated, written as the
 //! backtest runs so it never has to be held in memory.
 
+use super::decimal_digits;
 use crate::backtest::import::Imported;
 use crate::decision::{Decision, Verdict};
 use chrono::{DateTime, Datelike, Timelike, Utc};
@@ -139,7 +140,7 @@ trait WriteDigits {
 impl WriteDigits for u64 {
     fn write_digits(&self, out: &mut Vec<u8>) {
         let mut digits = [0u8; 20];
-        out.extend_from_slice(unsigned_digits(*self, &mut digits));
+        out.extend_from_slice(decimal_digits(*self, &mut digits).as_bytes());
     }
 }
 
@@ -159,7 +160,7 @@ impl WriteDigits for Decimal {
             return;
         };
         let mut buffer = [0u8; 20];
-        let digits = unsigned_digits(mantissa, &mut buffer);
+        let digits = decimal_digits(mantissa, &mut buffer).as_bytes();
         let digits = if mantissa == 0 { &[][..] } else { digits };
         let scale = self.scale() as usize;
         if self.is_sign_negative() {
@@ -182,19 +183,6 @@ impl WriteDigits for Decimal {
                 out.push(b'.');
                 out.extend_from_slice(&digits[whole..]);
             }
-        }
-    }
-}
-
-/// `value`'s decimal digits, written at the end of `buffer`.
-fn unsigned_digits(mut value: u64, buffer: &mut [u8; 20]) -> &[u8] {
-    let mut start = buffer.len();
-    loop {
-        start -= 1;
-        buffer[start] = b'0' + (value % 10) as u8;
-        value /= 10;
-        if value == 0 {
-            return &buffer[start..];
         }
     }
 }

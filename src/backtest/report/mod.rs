@@ -168,10 +168,10 @@ impl GroupTally {
         self.total.add(amount, o.rate, row.outcome);
         let grade = o.grade.as_deref().unwrap_or("(none)");
         bounded_entry(&mut self.by_grade, grade).add(amount, o.rate, row.outcome);
-        let mut digits = [0u8; 10];
-        let term = o
-            .term_months
-            .map_or("(none)", |months| decimal_digits(months, &mut digits));
+        let mut digits = [0u8; 20];
+        let term = o.term_months.map_or("(none)", |months| {
+            decimal_digits(months.into(), &mut digits)
+        });
         bounded_entry(&mut self.by_term, term).add(amount, o.rate, row.outcome);
     }
 
@@ -203,8 +203,8 @@ fn bounded_entry<'a, T: Default>(map: &'a mut BTreeMap<String, T>, key: &str) ->
     map.get_mut(key).expect("the key was inserted above")
 }
 
-/// `value` in decimal, written into `digits` (no allocation).
-fn decimal_digits(mut value: u32, digits: &mut [u8; 10]) -> &str {
+/// `value` in decimal, written at the end of `digits` (no allocation).
+pub(super) fn decimal_digits(mut value: u64, digits: &mut [u8; 20]) -> &str {
     let mut start = digits.len();
     loop {
         start -= 1;
@@ -872,8 +872,8 @@ pub(crate) mod tests {
 
     #[test]
     fn terms_are_keyed_by_their_digits() {
-        let mut digits = [0u8; 10];
-        for value in [0, 7, 36, 60, 1000, u32::MAX] {
+        let mut digits = [0u8; 20];
+        for value in [0, 7, 36, 60, 1000, u64::from(u32::MAX), u64::MAX] {
             assert_eq!(decimal_digits(value, &mut digits), value.to_string());
         }
     }
